@@ -1,0 +1,27 @@
+{
+    "name": "AI Usage Log",
+    "version": "18.0.1.0.0",
+    "category": "Productivity",
+    "summary": "Log, price and report every OpenAI API call made from Odoo",
+    "author": "ai_usage_log developers",
+    "website": "https://github.com/ai-usage-log/ai_usage_log",
+    "license": "LGPL-3",
+    "depends": ["base", "web", "mail"],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/ai_usage_log_groups.xml",
+        "security/ir.model.access.csv",
+        "security/ai_usage_log_rules.xml",
+        "data/ai_model_price_data.xml",
+        "data/ir_cron_data.xml",
+        "views/ai_usage_log_views.xml",
+        "views/ai_service_views.xml",
+        "views/ai_model_price_views.xml",
+        "views/ai_usage_log_menus.xml",
+    ],
+    "demo": [
+        "demo/ai_usage_log_demo.xml",
+    ],
+    "installable": True,
+    "application": True,
+}

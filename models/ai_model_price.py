@@ -1,0 +1,109 @@
+from odoo import api, fields, models
+
+
+class AiModelPrice(models.Model):
+    """Price of one model (or model family) from a given date.
+
+    A log is priced with the entry whose model name matches best (exact,
+    then the longest prefix), for its service or for all services, valid
+    at the log's request time (UTC date)."""
+
+    _name = "ai.model.price"
+    _description = "AI Model Price"
+    _order = "model_name, service_id, date_from desc, id desc"
+
+    model_name = fields.Char(
+        required=True,
+        index=True,
+        help="Model name as OpenAI reports it, or its beginning (e.g. gpt-4o-mini).",
+    )
+    match_type = fields.Selection(
+        [("exact", "Exact name"), ("prefix", "Name starts with")],
+        required=True,
+        default="prefix",
+    )
+    service_id = fields.Many2one(
+        "ai.service",
+        ondelete="cascade",
+        index=True,
+        help="Leave empty for a price that applies to every service.",
+    )
+    date_from = fields.Date(
+        "Valid From",
+        required=True,
+        default=fields.Date.context_today,
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.ref("base.USD"),
+    )
+    input_price = fields.Float("Input / 1M tokens", digits=(16, 6), required=True)
+    cached_input_price = fields.Float(
+        "Cached input / 1M tokens",
+        digits=(16, 6),
+        help="Price of cached input tokens. Zero means no discount: cached tokens cost the input price.",
+    )
+    output_price = fields.Float("Output / 1M tokens", digits=(16, 6))
+    reasoning_price = fields.Float(
+        "Reasoning / 1M tokens",
+        digits=(16, 6),
+        help="Zero means reasoning tokens are billed as output tokens, as OpenAI does.",
+    )
+    source = fields.Char(help="Where and when this price was taken.")
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "prices_not_negative",
+            "CHECK(input_price >= 0 AND cached_input_price >= 0 AND output_price >= 0 AND reasoning_price >= 0)",
+            "Prices cannot be negative.",
+        ),
+    ]
+
+    @api.depends("model_name", "match_type", "date_from")
+    def _compute_display_name(self):
+        for price in self:
+            suffix = "*" if price.match_type == "prefix" else ""
+            price.display_name = f"{price.model_name}{suffix} ({price.date_from})"
+
+    def _price_dict(self):
+        self.ensure_one()
+        return {
+            "input": self.input_price,
+            "cached_input": self.cached_input_price,
+            "output": self.output_price,
+            "reasoning": self.reasoning_price,
+        }
+
+    @api.model
+    def _find_price(self, model_name, service, when):
+        """The price valid for ``model_name`` on ``service`` at ``when``
+        (a datetime, compared by its UTC date); an empty recordset if none."""
+        if not model_name:
+            return self.browse()
+        candidates = self.sudo().search(
+            [
+                ("date_from", "<=", fields.Date.to_date(when)),
+                ("service_id", "in", [service.id, False] if service else [False]),
+                "|",
+                ("model_name", "=", model_name),
+                ("match_type", "=", "prefix"),
+            ]
+        )
+        matching = candidates.filtered(
+            lambda p: p.model_name == model_name or model_name.startswith(p.model_name)
+        )
+        if not matching:
+            return self.browse()
+        best = max(
+            matching,
+            key=lambda p: (
+                len(p.model_name),
+                p.match_type == "exact",
+                bool(p.service_id),
+                p.date_from,
+                p.id,
+            ),
+        )
+        return best.with_env(self.env)

@@ -1,0 +1,150 @@
+import threading
+import unittest
+from unittest.mock import patch
+
+from odoo import Command, api
+from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, TransactionCase, new_test_user
+from odoo.tests.common import get_db_name
+
+from .fake_openai import FakeOpenAI
+
+TEST_API_KEY = "sk-test-ABCDEF0123456789abcdef0123456789"
+
+_fake_openai = None
+_fake_openai_lock = threading.Lock()
+
+
+def fake_openai():
+    """The fake OpenAI server shared by the test run, started on first use."""
+    global _fake_openai  # noqa: PLW0603
+    with _fake_openai_lock:
+        if _fake_openai is None:
+            _fake_openai = FakeOpenAI()
+    return _fake_openai
+
+
+def fast_retries():
+    """Retry backoff of milliseconds, so retry tests run quickly."""
+    return patch("odoo.addons.ai_usage_log.models.ai_service.RETRY_BACKOFF_BASE", 0.005)
+
+
+class AiUsageCase(TransactionCase):
+    """Logs are written through their own cursor: in registry test mode that
+    cursor is a TestCursor on the test transaction, as in Odoo's HttpCase."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+        cls.fake = fake_openai()
+        cls.startClassPatcher(fast_retries())
+        cls.company = cls.env.company
+        cls.service = cls.env["ai.service"].create(
+            {
+                "name": "Test OpenAI",
+                "api_base_url": cls.fake.url,
+                "api_key": TEST_API_KEY,
+                "default_model": "gpt-4o-mini",
+                "timeout": 20,
+                "max_retries": 2,
+                "company_id": cls.company.id,
+            }
+        )
+        cls.user = new_test_user(
+            cls.env, login="ai_user", groups="base.group_user,ai_usage_log.group_ai_usage_user"
+        )
+        cls.other_user = new_test_user(
+            cls.env, login="ai_user2", groups="base.group_user,ai_usage_log.group_ai_usage_user"
+        )
+        cls.admin = new_test_user(
+            cls.env, login="ai_admin", groups="base.group_user,base.group_allow_export,ai_usage_log.group_ai_usage_admin"
+        )
+        cls.Log = cls.env["ai.usage.log"]
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    def assertCallFails(self, pattern=""):
+        """assertRaisesRegex(UserError) without the savepoint rollback of
+        Odoo's version: in production the failed call's log lives in its own
+        committed transaction, which no rollback of the caller undoes; here
+        it lives in the test transaction, so it must not be rolled back."""
+        return unittest.TestCase.assertRaisesRegex(self, UserError, pattern)
+
+    def logs(self, service=None):
+        """The logs of a service, newest first, read afresh."""
+        self.env.invalidate_all()
+        return self.Log.search([("service_id", "=", (service or self.service).id)], order="id desc")
+
+    def last_log(self, service=None):
+        return self.logs(service)[:1]
+
+
+class CommittedCase(BaseCase):
+    """Tests that need real, separate transactions (durability, concurrency).
+
+    Each test works in cursors of its own that really commit, like Odoo
+    workers do; the records it made are deleted afterwards."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        cls.fake = fake_openai()
+        cls.startClassPatcher(fast_retries())
+        cls.created = []  # (model, id) to delete at the end, newest first
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            cls.company_ids = [env.ref("base.main_company").id]
+            cls.service_ids = [cls._create(env, "ai.service", {
+                "name": "Committed test service",
+                "api_base_url": cls.fake.url,
+                "api_key": TEST_API_KEY,
+                "timeout": 30,
+                "company_id": cls.company_ids[0],
+            })]
+            second_company = cls._create(env, "res.company", {"name": "AI Second Company"})
+            cls.company_ids.append(second_company)
+            cls.service_ids.append(cls._create(env, "ai.service", {
+                "name": "Committed test service 2",
+                "api_base_url": cls.fake.url,
+                "api_key": TEST_API_KEY,
+                "timeout": 30,
+                "company_id": second_company,
+            }))
+            env.ref("base.user_admin").write({"company_ids": [Command.link(second_company)]})
+        cls.addClassCleanup(cls._cleanup)
+
+    @classmethod
+    def _create(cls, env, model, vals):
+        record_id = env[model].create(vals).id
+        cls.created.insert(0, (model, record_id))
+        return record_id
+
+    @classmethod
+    def _cleanup(cls):
+        with cls.registry.cursor() as cr:
+            cr.execute("DELETE FROM ai_usage_log WHERE service_id IN %s", [tuple(cls.service_ids)])
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            env.ref("base.user_admin").write({"company_ids": [Command.unlink(cls.company_ids[1])]})
+            for model, record_id in cls.created:
+                env[model].browse(record_id).unlink()
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    def env_for(self, cr, uid=None, company_id=None):
+        context = {"allowed_company_ids": [company_id]} if company_id else {}
+        return api.Environment(cr, uid or api.SUPERUSER_ID, context)
+
+    def count_logs(self, service_id=None, **conditions):
+        where = " AND ".join(["service_id = %s"] + [f"{name} = %s" for name in conditions])
+        with self.registry.cursor() as cr:
+            cr.execute(f"SELECT count(*) FROM ai_usage_log WHERE {where}",  # noqa: S608
+                       [service_id or self.service_ids[0], *conditions.values()])
+            return cr.fetchone()[0]
