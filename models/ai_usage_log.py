@@ -173,10 +173,6 @@ class AiUsageLog(models.Model):
         log_id = self._in_own_transaction(lambda logs: logs.create(vals).id)
         return self.browse(log_id)
 
-    def _write_own_transaction(self, vals):
-        ids = self.ids
-        self._in_own_transaction(lambda logs: logs.browse(ids).write(vals))
-
     def _usage_vals(self, usage, model_name, when=None):
         """Token and cost values for ``usage`` (a dict from extract_usage,
         or None when the response reported none)."""
@@ -224,6 +220,24 @@ class AiUsageLog(models.Model):
         with ``usage_invalid``. Extra keywords are written as field values."""
         self.ensure_one()
         payload = to_payload(result)
+        log_id = self.id
+        self._in_own_transaction(lambda logs: logs.browse(log_id)._apply_success(payload, expect_usage, extra))
+        return self
+
+    def update_failure(self, error_message, error_code=None, **extra):
+        """Finish the log as failed. The message is stored with any API key
+        redacted. Extra keywords are written as field values (``http_status``,
+        ``retry_count``...); a ``usage`` dict records partial usage."""
+        self.ensure_one()
+        log_id = self.id
+        self._in_own_transaction(
+            lambda logs: logs.browse(log_id)._apply_failure(error_message, error_code, extra)
+        )
+        return self
+
+    # The log is read and written in its own transaction: the caller's
+    # snapshot (REPEATABLE READ) may predate the log's creation.
+    def _apply_success(self, payload, expect_usage, extra):
         vals = self._finish_vals()
         vals.update(status="success", **extract_response_info(payload))
         model_name = vals.get("response_model") or self.model
@@ -235,22 +249,15 @@ class AiUsageLog(models.Model):
             usage = None
             vals.update(error_code="usage_invalid", error_message=str(error))
         else:
-            if usage is None and not expect_usage:
-                vals.update(extra)
-                self._write_own_transaction(vals)
-                return self
-            if usage is None:
+            if usage is None and expect_usage:
                 vals.update(error_code="usage_missing", error_message="The response reported no token usage.")
-        vals.update(self._usage_vals(usage, model_name))
+        if usage is not None or expect_usage:
+            vals.update(self._usage_vals(usage, model_name))
         vals.update(extra)
-        self._write_own_transaction(vals)
-        return self
+        self.write(vals)
 
-    def update_failure(self, error_message, error_code=None, **extra):
-        """Finish the log as failed. The message is stored with any API key
-        redacted. Extra keywords are written as field values (``http_status``,
-        ``retry_count``...); a ``usage`` dict records partial usage."""
-        self.ensure_one()
+    def _apply_failure(self, error_message, error_code, extra):
+        extra = dict(extra)
         usage = extra.pop("usage", None)
         vals = self._finish_vals()
         vals.update(
@@ -261,11 +268,10 @@ class AiUsageLog(models.Model):
         if usage is not None:
             vals.update(self._usage_vals(usage, extra.get("response_model") or self.model))
             vals["usage_state"] = "partial"
-        elif "usage_state" not in extra:
+        else:
             vals["usage_state"] = "missing"
         vals.update(extra)
-        self._write_own_transaction(vals)
-        return self
+        self.write(vals)
 
     def _secrets(self):
         return self.service_id.sudo().mapped("api_key")

@@ -24,6 +24,7 @@ class TestSecurity(AiUsageCase):
         self.assertNotIn(TEST_API_KEY, str(exported))
         service.write({"api_key": "sk-new-secret-0123456789abcdef", "default_model": "gpt-4.1"})
         self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking values are written just before commit
         chatter = str(service.sudo().message_ids.mapped("tracking_value_ids").read())
         self.assertIn("gpt-4.1", chatter, "tracked fields are in the chatter")
         self.assertNotIn("sk-new-secret", chatter)
