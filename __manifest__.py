@@ -22,6 +22,7 @@
     "demo": [
         "demo/ai_usage_log_demo.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }
