@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 
 class AiModelPrice(models.Model):
@@ -76,16 +76,37 @@ class AiModelPrice(models.Model):
             "reasoning": self.reasoning_price,
         }
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()  # _find_price_values
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.model
     def _find_price(self, model_name, service, when):
         """The price valid for ``model_name`` on ``service`` at ``when``
         (a datetime, compared by its UTC date); an empty recordset if none."""
+        found = self._find_price_values(model_name or "", service.id if service else False, fields.Date.to_date(when))
+        return self.browse(found[0] if found else ())
+
+    @api.model
+    @tools.ormcache("model_name", "service_id", "day")
+    def _find_price_values(self, model_name, service_id, day):
+        """(price id, {input, cached_input, output, reasoning}, currency id)
+        of the best match, or None. Cached: every call looks its price up."""
         if not model_name:
-            return self.browse()
+            return None
         candidates = self.sudo().search(
             [
-                ("date_from", "<=", fields.Date.to_date(when)),
-                ("service_id", "in", [service.id, False] if service else [False]),
+                ("date_from", "<=", day),
+                ("service_id", "in", [service_id, False]),
                 "|",
                 ("model_name", "=", model_name),
                 ("match_type", "=", "prefix"),
@@ -95,7 +116,7 @@ class AiModelPrice(models.Model):
             lambda p: p.model_name == model_name or model_name.startswith(p.model_name)
         )
         if not matching:
-            return self.browse()
+            return None
         best = max(
             matching,
             key=lambda p: (
@@ -106,4 +127,4 @@ class AiModelPrice(models.Model):
                 p.id,
             ),
         )
-        return best.with_env(self.env)
+        return best.id, best._price_dict(), best.currency_id.id

@@ -6,7 +6,7 @@ import time
 import requests
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import MissingError, UserError, ValidationError
 
 from ..tools.openai_usage import (
     backoff_delay,
@@ -479,10 +479,20 @@ class AiService(models.Model):
             _logger.exception("ai_usage_log: could not record the start of a call to %s", log_values.get("endpoint"))
             return None
 
+    def _finish_log(self, log, log_values, finish):
+        """Run ``finish(log)``; if the call's start was never recorded (or
+        was lost), record the whole call now."""
+        if log:
+            try:
+                return finish(log)
+            except MissingError:
+                _logger.warning("ai_usage_log: the start of a call to %s was lost; recording it whole",
+                                log_values.get("endpoint"))
+        return finish(self.env["ai.usage.log"].create_usage_log(service=self, **log_values))
+
     def _record_success(self, log, log_values, result, **extra):
         try:
-            log = log or self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
-            log.update_success(result, **extra)
+            self._finish_log(log, log_values, lambda log: log.update_success(result, **extra))
         except Exception:
             _logger.exception(
                 "ai_usage_log: a successful call could not be recorded; service %s, endpoint %s, model %s, "
@@ -490,16 +500,16 @@ class AiService(models.Model):
                 self.id,
                 log_values.get("endpoint"),
                 log_values.get("model"),
-                self._usage_for_server_log(result),
+                _valid_usage(to_payload(result)),
             )
 
-    def _record_failure(self, log, log_values, failure, custom_api_key=None):
+    def _record_failure(self, log, log_values, failure, custom_api_key=None, usage=None, **extra):
         message = redact_secrets(failure.message, [self.sudo().api_key, custom_api_key])
+        extra.update(http_status=failure.http_status, retry_count=failure.retry_count)
+        if usage is not None:
+            extra["usage"] = usage
         try:
-            log = log or self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
-            log.update_failure(
-                message, failure.error_code, http_status=failure.http_status, retry_count=failure.retry_count
-            )
+            self._finish_log(log, log_values, lambda log: log.update_failure(message, failure.error_code, **extra))
         except Exception:
             _logger.exception(
                 "ai_usage_log: a failed call could not be recorded; service %s, endpoint %s, error %s: %s",
@@ -509,13 +519,6 @@ class AiService(models.Model):
                 message,
             )
         _logger.warning("ai_usage_log: call to %s failed (%s): %s", log_values.get("endpoint"), failure.error_code, message)
-
-    @staticmethod
-    def _usage_for_server_log(result):
-        try:
-            return extract_usage(to_payload(result))
-        except UsageError:
-            return "invalid"
 
     def _send(self, method, endpoint, body, api_key, stream=False):
         """Send with retries; return (response, retry_count) or raise
@@ -635,31 +638,29 @@ class AiService(models.Model):
             failure = _CallFailed("invalid_json", f"The stream sent an event that is not JSON: {error}")
         finally:
             response.close()
-            extra = {"time_to_first_token_ms": first_event_ms, "retry_count": retry_count, "http_status": response.status_code}
+            timing = {"retry_count": retry_count, "time_to_first_token_ms": first_event_ms}
             if completed and failure is None:
-                self._record_success(log, log_values, usage_source or last_event or {}, **extra, **chat_facts)
+                self._record_success(
+                    log, log_values, usage_source or last_event or {}, http_status=response.status_code,
+                    **timing, **chat_facts,
+                )
             else:
                 failure = failure or _CallFailed("interrupted", "The stream was abandoned before its end.")
-                try:
-                    usage = extract_usage(usage_source)
-                except UsageError:
-                    usage = None
-                failure.retry_count = retry_count
-                self._record_failure_with_usage(log, log_values, failure, usage, extra, custom_api_key)
+                failure.http_status, failure.retry_count = response.status_code, retry_count
+                self._record_failure(
+                    log, log_values, failure, custom_api_key, usage=_valid_usage(usage_source),
+                    time_to_first_token_ms=first_event_ms,
+                )
         if failure is not None:
             raise self._call_error(log_values.get("endpoint"), failure, custom_api_key)
 
-    def _record_failure_with_usage(self, log, log_values, failure, usage, extra, custom_api_key):
-        try:
-            log = log or self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
-            log.update_failure(
-                redact_secrets(failure.message, [self.sudo().api_key, custom_api_key]),
-                failure.error_code,
-                usage=usage,
-                **extra,
-            )
-        except Exception:
-            _logger.exception("ai_usage_log: an interrupted stream could not be recorded; usage %s", usage)
+
+def _valid_usage(payload):
+    """The usage of ``payload``, or None when absent or not believable."""
+    try:
+        return extract_usage(payload)
+    except UsageError:
+        return None
 
 
 def _server_sent_events(response):

@@ -3,7 +3,8 @@ import logging
 import random
 from datetime import timedelta
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import MissingError, UserError
+from odoo.tools import SQL
 
 from ..tools.openai_usage import (
     USAGE_FIELDS,
@@ -114,17 +115,84 @@ class AiUsageLog(models.Model):
     # ------------------------------------------------------------------
     # Writing logs: always in a transaction of their own, committed at once,
     # so that a log outlives whatever happens to the caller's transaction.
+    # Every call writes twice (its start, then its end), so these two writes
+    # are single SQL statements built with the fields' own conversions.
     # ------------------------------------------------------------------
-    def _in_own_transaction(self, operation):
+    def _in_own_transaction(self, operation, write_ahead=False):
         """Run ``operation(log_model)`` in a new cursor that is committed on
-        return; ``log_model`` is a superuser ai.usage.log in that cursor."""
+        return; ``log_model`` is a superuser ai.usage.log in that cursor.
+
+        ``write_ahead``: the row only marks a call as started and is made
+        durable by the synchronous commit that finishes the call, so its own
+        commit need not wait for the disk. Other transactions see it at once;
+        only a crash of PostgreSQL itself within a fraction of a second could
+        lose it, and then the end of the call records the call anew."""
         with self.env.registry.cursor() as cr:
+            if write_ahead:
+                cr.execute("SET LOCAL synchronous_commit TO OFF")
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
             result = operation(env["ai.usage.log"])
         # The caller's cache predates the new rows (visible to it in test mode).
         self.env["ai.usage.log"].invalidate_model()
         self.env["ai.service"].invalidate_model(["usage_count", "error_count", "last_used", "total_tokens", "total_cost"])
         return result
+
+    def _column_values(self, vals):
+        return {name: self._fields[name].convert_to_column(value, self, vals) for name, value in vals.items()}
+
+    @api.model
+    def _sql_insert(self, vals):
+        now = fields.Datetime.now()
+        row = self._column_values(vals)
+        row.update(create_uid=self.env.uid, write_uid=self.env.uid, create_date=now, write_date=now)
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO ai_usage_log (%s) VALUES %s RETURNING id",
+                SQL(", ").join(SQL.identifier(name) for name in row),
+                tuple(row.values()),
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _sql_update(self, log_id, vals):
+        row = self._column_values(vals)
+        row.update(write_uid=self.env.uid, write_date=fields.Datetime.now())
+        self.env.cr.execute(
+            SQL(
+                "UPDATE ai_usage_log SET %s WHERE id = %s",
+                SQL(", ").join(SQL("%s = %s", SQL.identifier(name), value) for name, value in row.items()),
+                log_id,
+            )
+        )
+        if not self.env.cr.rowcount:
+            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
+
+    @api.model
+    def _call_facts(self, log_id):
+        """What finishing a log needs to know of its call, in one query."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT log.request_time, log.model, log.service_id, log.company_id, company.currency_id
+                     FROM ai_usage_log log JOIN res_company company ON company.id = log.company_id
+                    WHERE log.id = %s""",
+                log_id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        if not row:
+            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
+        return dict(zip(("request_time", "model", "service_id", "company_id", "company_currency_id"), row, strict=True))
+
+    def _facts(self):
+        self.ensure_one()
+        return {
+            "request_time": self.request_time,
+            "model": self.model,
+            "service_id": self.service_id.id,
+            "company_id": self.company_id.id,
+            "company_currency_id": self.company_id.currency_id.id,
+        }
 
     @api.model
     def _check_request_type(self, request_type):
@@ -145,8 +213,7 @@ class AiUsageLog(models.Model):
         for name in ATTRIBUTION_FIELDS:
             value = values.pop(name, None)
             attribution[name] = str(value) if value not in (None, False, "") else UNKNOWN_ATTRIBUTION
-        request_type = self._check_request_type(values.get("request_type"))
-        vals = {
+        return {
             "service_id": service.id,
             "company_id": service.company_id.id or self.env.company.id,
             "user_id": self.env.uid,
@@ -154,9 +221,8 @@ class AiUsageLog(models.Model):
             "request_time": fields.Datetime.now(),
             **attribution,
             **{k: v for k, v in values.items() if v is not None},
-            "request_type": request_type,
+            "request_type": self._check_request_type(values.get("request_type")),
         }
-        return vals
 
     @api.model
     def create_usage_log(self, service=None, **values):
@@ -170,44 +236,53 @@ class AiUsageLog(models.Model):
         update_failure()."""
         service = service or self.env["ai.service"]._get_service()
         vals = self._prepare_log_vals(service, **values)
-        log_id = self._in_own_transaction(lambda logs: logs.create(vals).id)
+        log_id = self._in_own_transaction(
+            lambda logs: logs._sql_insert(vals), write_ahead=vals["status"] == "processing"
+        )
         return self.browse(log_id)
 
-    def _usage_vals(self, usage, model_name, when=None):
+    @api.model
+    def _usage_vals(self, usage, model_name, facts):
         """Token and cost values for ``usage`` (a dict from extract_usage,
         or None when the response reported none)."""
-        self.ensure_one()
         if usage is None:
             return {"usage_state": "missing"}
-        vals = dict(usage, usage_state="reported")
-        vals.update(self._cost_vals(usage, model_name, when or self.request_time))
-        return vals
+        return dict(usage, usage_state="reported", **self._cost_vals(usage, model_name, facts))
 
-    def _cost_vals(self, usage, model_name, when):
-        self.ensure_one()
-        price = self.env["ai.model.price"]._find_price(model_name, self.service_id, when)
-        if not price:
+    @api.model
+    def _cost_vals(self, usage, model_name, facts):
+        when = fields.Date.to_date(facts["request_time"])
+        found = self.env["ai.model.price"]._find_price_values(model_name or "", facts["service_id"], when)
+        if not found:
             return {"price_missing": True, "price_id": False}
-        cost = compute_cost(usage, price._price_dict())
-        company = self.company_id
+        price_id, prices, currency_id = found
+        cost = compute_cost(usage, prices)
+        cost_company = cost
+        if currency_id != facts["company_currency_id"]:
+            currencies = self.env["res.currency"]
+            cost_company = currencies.browse(currency_id)._convert(
+                cost,
+                currencies.browse(facts["company_currency_id"]),
+                self.env["res.company"].browse(facts["company_id"]),
+                when,
+                round=False,
+            )
         return {
             "price_missing": False,
-            "price_id": price.id,
-            "price_input": price.input_price,
-            "price_cached_input": price.cached_input_price,
-            "price_output": price.output_price,
-            "price_reasoning": price.reasoning_price,
+            "price_id": price_id,
+            "price_input": prices["input"],
+            "price_cached_input": prices["cached_input"],
+            "price_output": prices["output"],
+            "price_reasoning": prices["reasoning"],
             "cost": cost,
-            "currency_id": price.currency_id.id,
-            "cost_company": price.currency_id._convert(
-                cost, company.currency_id, company, fields.Date.to_date(when), round=False
-            ),
+            "currency_id": currency_id,
+            "cost_company": cost_company,
         }
 
-    def _finish_vals(self):
-        self.ensure_one()
+    @staticmethod
+    def _finish_vals(facts):
         now = fields.Datetime.now()
-        duration = (now - self.request_time).total_seconds() * 1000 if self.request_time else 0
+        duration = (now - facts["request_time"]).total_seconds() * 1000 if facts["request_time"] else 0
         return {"response_time": now, "duration_ms": max(int(duration), 0)}
 
     def update_success(self, result, expect_usage=True, **extra):
@@ -221,7 +296,7 @@ class AiUsageLog(models.Model):
         self.ensure_one()
         payload = to_payload(result)
         log_id = self.id
-        self._in_own_transaction(lambda logs: logs.browse(log_id)._apply_success(payload, expect_usage, extra))
+        self._in_own_transaction(lambda logs: logs._apply_success(log_id, payload, expect_usage, extra))
         return self
 
     def update_failure(self, error_message, error_code=None, **extra):
@@ -230,18 +305,18 @@ class AiUsageLog(models.Model):
         ``retry_count``...); a ``usage`` dict records partial usage."""
         self.ensure_one()
         log_id = self.id
-        self._in_own_transaction(
-            lambda logs: logs.browse(log_id)._apply_failure(error_message, error_code, extra)
-        )
+        self._in_own_transaction(lambda logs: logs._apply_failure(log_id, error_message, error_code, extra))
         return self
 
-    # The log is read and written in its own transaction: the caller's
-    # snapshot (REPEATABLE READ) may predate the log's creation.
-    def _apply_success(self, payload, expect_usage, extra):
-        vals = self._finish_vals()
+    # Both run in the log's own transaction: the caller's snapshot
+    # (REPEATABLE READ) may predate the log's creation.
+    @api.model
+    def _apply_success(self, log_id, payload, expect_usage, extra):
+        facts = self._call_facts(log_id)
+        vals = self._finish_vals(facts)
         vals.update(status="success", **extract_response_info(payload))
-        model_name = vals.get("response_model") or self.model
-        if not self.model and model_name:
+        model_name = vals.get("response_model") or facts["model"]
+        if not facts["model"] and model_name:
             vals["model"] = model_name
         try:
             usage = extract_usage(payload)
@@ -252,29 +327,32 @@ class AiUsageLog(models.Model):
             if usage is None and expect_usage:
                 vals.update(error_code="usage_missing", error_message="The response reported no token usage.")
         if usage is not None or expect_usage:
-            vals.update(self._usage_vals(usage, model_name))
+            vals.update(self._usage_vals(usage, model_name, facts))
         vals.update(extra)
-        self.write(vals)
+        self._sql_update(log_id, vals)
 
-    def _apply_failure(self, error_message, error_code, extra):
+    @api.model
+    def _apply_failure(self, log_id, error_message, error_code, extra):
+        facts = self._call_facts(log_id)
         extra = dict(extra)
         usage = extra.pop("usage", None)
-        vals = self._finish_vals()
+        vals = self._finish_vals(facts)
         vals.update(
             status="failed",
             error_code=error_code or "error",
-            error_message=redact_secrets(error_message, self._secrets()),
+            error_message=redact_secrets(error_message, self._service_secrets(facts["service_id"])),
         )
         if usage is not None:
-            vals.update(self._usage_vals(usage, extra.get("response_model") or self.model))
+            vals.update(self._usage_vals(usage, extra.get("response_model") or facts["model"], facts))
             vals["usage_state"] = "partial"
         else:
             vals["usage_state"] = "missing"
         vals.update(extra)
-        self.write(vals)
+        self._sql_update(log_id, vals)
 
-    def _secrets(self):
-        return self.service_id.sudo().mapped("api_key")
+    @api.model
+    def _service_secrets(self, service_id):
+        return self.env["ai.service"].sudo().browse(service_id).mapped("api_key")
 
     # ------------------------------------------------------------------
     # Actions and scheduled actions
@@ -284,7 +362,7 @@ class AiUsageLog(models.Model):
         time, e.g. after a missing price was added or a price corrected."""
         for log in self.filtered(lambda lg: lg.usage_state in ("reported", "partial")):
             usage = {name: log[name] for name in USAGE_FIELDS}
-            vals = log._cost_vals(usage, log.response_model or log.model, log.request_time)
+            vals = log._cost_vals(usage, log.response_model or log.model, log._facts())
             log.write(vals)
             if vals["price_missing"]:
                 log._clear_cost()
@@ -384,7 +462,7 @@ class AiUsageLog(models.Model):
                 "reasoning_tokens": output_tokens // 2 if model_name.startswith(("o4", "gpt-5")) else 0,
                 "total_tokens": input_tokens + output_tokens,
             }
-            vals = log._usage_vals(usage, model_name, when)
+            vals = log._usage_vals(usage, model_name, log._facts())
             vals.update(http_status=200, response_model=model_name, finish_reason="stop", response_id=f"chatcmpl-demo{index}")
             log.write(vals)
             if vals.get("price_missing"):

@@ -22,7 +22,7 @@ class TestCost(AiUsageCase):
         service = service or self.service
         log = self.Log.create({"service_id": service.id, "model": model_name, "status": "success",
                                "request_time": when, "company_id": service.company_id.id})
-        log.write(log._usage_vals(token_usage, model_name))
+        log.write(log._usage_vals(token_usage, model_name, log._facts()))
         if log.price_missing:
             log._clear_cost()
         return log

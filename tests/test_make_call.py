@@ -295,3 +295,12 @@ class TestMakeOpenaiApiCall(AiUsageCase):
                 self.assertCallFails():
             self.call()
         self.assertIn("model_not_found", "\n".join(server_log.output))
+
+    def test_a_lost_start_row_is_recorded_whole_at_the_end(self):
+        lost = self.Log.browse(10**9)
+        with patch.object(type(self.service), "_open_log", lambda service, values: lost), \
+                self.assertLogs("odoo.addons.ai_usage_log", level="WARNING") as server_log:
+            self.call(message_id="lost-start")
+        self.assertIn("was lost", "\n".join(server_log.output))
+        self.assertRecordValues(self.last_log(), [{"message_id": "lost-start", "status": "success",
+                                                   "usage_state": "reported"}])

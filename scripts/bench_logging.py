@@ -1,0 +1,133 @@
+"""Benchmark of the logging pipeline against the fake OpenAI server.
+
+Prints, in one run: p50/p95 of a raw requests.post, of one ORM create +
+commit in a new cursor (the floor of any durable log), and of
+make_openai_api_call; the overhead per call and its ratio to the floor;
+throughput with 1, 4 and 8 threads.
+
+Run it through scripts/bench_logging.sh, which prepares the database."""
+
+import argparse
+import importlib.util
+import os
+import statistics
+import threading
+import time
+
+import requests
+
+import odoo
+from odoo import api
+
+MESSAGES = [{"role": "user", "content": "Summarise: the customer wants a delivery on Friday."}]
+
+
+def load_fake_server():
+    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fake_openai.py")
+    spec = importlib.util.spec_from_file_location("fake_openai", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FakeOpenAI()
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def timed(function, repeat):
+    durations = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--thread-calls", type=int, default=200)
+    args = parser.parse_args()
+
+    odoo.tools.config.parse_config(["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"])
+    registry = odoo.modules.registry.Registry(args.db)
+    fake = load_fake_server()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        service_id = env["ai.service"].create({"name": "Benchmark", "api_base_url": fake.url,
+                                               "api_key": "sk-bench-0123456789abcdef"}).id
+
+    url = f"{fake.url}/chat/completions"
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+
+    def raw_request():
+        requests.post(url, json=body, headers={"Authorization": "Bearer x"}, timeout=10).json()
+
+    def floor():
+        with registry.cursor() as cr:
+            api.Environment(cr, api.SUPERUSER_ID, {})["ai.usage.log"].create({
+                "service_id": service_id, "model": "gpt-4o-mini", "status": "success", "message_id": "floor"})
+
+    caller_cr = registry.cursor()
+    caller_env = api.Environment(caller_cr, api.SUPERUSER_ID, {})
+    service = caller_env["ai.service"].browse(service_id)
+
+    def logged_call():
+        service.make_openai_api_call("chat/completions", data={"messages": MESSAGES}, message_id="bench")
+        caller_cr.commit()
+
+    for function in (raw_request, floor, logged_call):  # warm up connections and caches
+        timed(function, 20)
+    results = {}
+    # interleave the three measures so that machine noise hits them alike
+    for _ in range(4):
+        for name, function in (("raw", raw_request), ("floor", floor), ("logged", logged_call)):
+            results.setdefault(name, []).extend(timed(function, args.calls // 4))
+    caller_cr.close()
+
+    p50 = {name: statistics.median(values) for name, values in results.items()}
+    p95 = {name: percentile(values, 0.95) for name, values in results.items()}
+    overhead_p50 = p50["logged"] - p50["raw"]
+    print(f"calls per measure: {args.calls}")
+    print(f"{'measure':<42}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'raw requests.post to the fake API':<42}{p50['raw']:>10.2f}{p95['raw']:>10.2f}")
+    print(f"{'ORM create + commit, new cursor (floor)':<42}{p50['floor']:>10.2f}{p95['floor']:>10.2f}")
+    print(f"{'make_openai_api_call':<42}{p50['logged']:>10.2f}{p95['logged']:>10.2f}")
+    print(f"overhead per call p50: {overhead_p50:.2f} ms = {overhead_p50 / p50['floor']:.2f} x the floor "
+          f"(target <= 2.5)")
+
+    print(f"{'threads':<10}{'calls':>8}{'seconds':>10}{'calls/s':>10}")
+    for threads in (1, 4, 8):
+        errors = []
+
+        def worker():
+            try:
+                with registry.cursor() as cr:
+                    thread_service = api.Environment(cr, api.SUPERUSER_ID, {})["ai.service"].browse(service_id)
+                    for _ in range(args.thread_calls):
+                        thread_service.make_openai_api_call("chat/completions", data={"messages": MESSAGES})
+                        cr.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        workers = [threading.Thread(target=worker) for _ in range(threads)]
+        started = time.perf_counter()
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        total = threads * args.thread_calls
+        print(f"{threads:<10}{total:>8}{elapsed:>10.2f}{total / elapsed:>10.1f}" + (f"  errors: {len(errors)}" if errors else ""))
+
+    with registry.cursor() as cr:
+        cr.execute("DELETE FROM ai_usage_log WHERE service_id = %s", [service_id])
+        cr.execute("DELETE FROM ai_service WHERE id = %s", [service_id])
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmark of the logging overhead (see scripts/bench_logging.py) on a fresh database.
+set -euo pipefail
+source "$(dirname "$0")/odoo_env.sh"
+db=${AI_USAGE_BENCH_DB:-ai_usage_log_bench}
+dropdb --if-exists "$db" 2>/dev/null
+createdb "$db"
+odoo_bin -d "$db" -i ai_usage_log --without-demo=all --stop-after-init --log-level=warn
+python3 "$addon_dir/scripts/bench_logging.py" --db "$db" --addons-path "$addons_path" "$@"
+dropdb "$db"
