@@ -7,17 +7,31 @@ class AiUsageController(http.Controller):
     every call is logged exactly like one made from Python."""
 
     @http.route("/ai_usage/call_summary", type="json", auth="user", methods=["POST"])
-    def call_summary(self, message_id=None, contact_id=None, transcript=None, prompt=None, location_id=None, service_id=None):
+    def call_summary(
+        self,
+        message_id=None,
+        contact_id=None,
+        transcript=None,
+        prompt=None,
+        location_id=None,
+        service_id=None,
+    ):
         service = self._service(service_id)
         summary = service.generate_summary(
-            message_id, contact_id, transcript, custom_prompt=prompt, location_id=location_id
+            message_id,
+            contact_id,
+            transcript,
+            custom_prompt=prompt,
+            location_id=location_id,
         )
         return {"summary": summary}
 
     @http.route("/ai_usage/test_connection", type="json", auth="user", methods=["POST"])
     def test_connection(self, service_id=None):
         service = self._service(service_id)
-        payload = service.make_openai_api_call("models", method="GET", request_type="test_connection")
+        payload = service.make_openai_api_call(
+            "models", method="GET", request_type="test_connection"
+        )
         return {"ok": True, "models": len(payload.get("data") or [])}
 
     def _service(self, service_id):

@@ -42,7 +42,8 @@ class AiModelPrice(models.Model):
     cached_input_price = fields.Float(
         "Cached input / 1M tokens",
         digits=(16, 6),
-        help="Price of cached input tokens. Zero means no discount: cached tokens cost the input price.",
+        help="Price of cached input tokens. Zero means no discount: cached tokens "
+        "cost the input price.",
     )
     output_price = fields.Float("Output / 1M tokens", digits=(16, 6))
     reasoning_price = fields.Float(
@@ -56,7 +57,10 @@ class AiModelPrice(models.Model):
     _sql_constraints = [
         (
             "prices_not_negative",
-            "CHECK(input_price >= 0 AND cached_input_price >= 0 AND output_price >= 0 AND reasoning_price >= 0)",
+            (
+                "CHECK(input_price >= 0 AND cached_input_price >= 0"
+                " AND output_price >= 0 AND reasoning_price >= 0)"
+            ),
             "Prices cannot be negative.",
         ),
     ]
@@ -93,7 +97,11 @@ class AiModelPrice(models.Model):
     def _find_price(self, model_name, service, when):
         """The price valid for ``model_name`` on ``service`` at ``when``
         (a datetime, compared by its UTC date); an empty recordset if none."""
-        found = self._find_price_values(model_name or "", service.id if service else False, fields.Date.to_date(when))
+        found = self._find_price_values(
+            model_name or "",
+            service.id if service else False,
+            fields.Date.to_date(when),
+        )
         return self.browse(found[0] if found else ())
 
     @api.model

@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError, ValidationError
 
 from ..tools.openai_usage import (
+    UsageError,
     backoff_delay,
     extract_error,
     extract_usage,
@@ -16,7 +17,6 @@ from ..tools.openai_usage import (
     redact_secrets,
     request_fingerprint,
     to_payload,
-    UsageError,
 )
 
 _logger = logging.getLogger(__name__)
@@ -101,7 +101,11 @@ class AiService(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True, tracking=True
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+        tracking=True,
     )
     api_base_url = fields.Char(
         "API Base URL",
@@ -127,7 +131,9 @@ class AiService(models.Model):
         help="Time a call may take, retries included.",
     )
     max_retries = fields.Integer(default=2, required=True, tracking=True)
-    price_ids = fields.One2many("ai.model.price", "service_id", "Prices for this service")
+    price_ids = fields.One2many(
+        "ai.model.price", "service_id", "Prices for this service"
+    )
     log_ids = fields.One2many("ai.usage.log", "service_id", "Usage Logs")
 
     usage_count = fields.Integer("Calls", compute="_compute_counters")
@@ -139,14 +145,20 @@ class AiService(models.Model):
 
     _sql_constraints = [
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
-        ("max_retries_range", "CHECK(max_retries >= 0 AND max_retries <= 10)", "Max retries must be 0 to 10."),
+        (
+            "max_retries_range",
+            "CHECK(max_retries >= 0 AND max_retries <= 10)",
+            "Max retries must be 0 to 10.",
+        ),
     ]
 
     @api.constrains("api_base_url")
     def _check_api_base_url(self):
         for service in self:
             if not re.match(r"^https?://[^\s/]+", service.api_base_url or ""):
-                raise ValidationError(self.env._("The API base URL must start with http:// or https://."))
+                raise ValidationError(
+                    self.env._("The API base URL must start with http:// or https://.")
+                )
 
     def _compute_has_api_key(self):
         for service in self:
@@ -164,7 +176,11 @@ class AiService(models.Model):
                 ["__count", "total_tokens:sum", "cost_company:sum", "request_time:max"],
             )
         }
-        errors = dict(logs._read_group(domain + [("status", "=", "failed")], ["service_id"], ["__count"]))
+        errors = dict(
+            logs._read_group(
+                domain + [("status", "=", "failed")], ["service_id"], ["__count"]
+            )
+        )
         for service in self:
             count, tokens, cost, last = totals.get(service.id, (0, 0, 0.0, False))
             service.usage_count = count
@@ -186,7 +202,9 @@ class AiService(models.Model):
         service = self.search([("company_id", "in", self.env.company.ids)], limit=1)
         if not service:
             raise UserError(
-                self.env._("No active AI service is configured for %s.", self.env.company.name)
+                self.env._(
+                    "No active AI service is configured for %s.", self.env.company.name
+                )
             )
         return service
 
@@ -228,7 +246,11 @@ class AiService(models.Model):
         guard = _ReplayGuard.of(self.env.cr)
         replay_key = guard.key(request_fingerprint(service.id, method, endpoint, body))
         if replay_key in guard.responses:
-            _logger.info("ai_usage_log: replayed transaction reuses the response of %s %s", method, endpoint)
+            _logger.info(
+                "ai_usage_log: replayed transaction reuses the response of %s %s",
+                method,
+                endpoint,
+            )
             return guard.responses[replay_key]
 
         log = service._open_log(log_values)
@@ -240,7 +262,12 @@ class AiService(models.Model):
             service._record_failure(log, log_values, failure, custom_api_key)
             raise service._call_error(endpoint, failure, api_key) from None
         except Exception as error:
-            service._record_failure(log, log_values, _CallFailed("unexpected_error", repr(error)), custom_api_key)
+            service._record_failure(
+                log,
+                log_values,
+                _CallFailed("unexpected_error", repr(error)),
+                custom_api_key,
+            )
             raise
         service._record_success(
             log,
@@ -287,7 +314,9 @@ class AiService(models.Model):
         try:
             result = api_call()
         except Exception as error:
-            status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
+            status = getattr(error, "status_code", None) or getattr(
+                getattr(error, "response", None), "status_code", None
+            )
             failure = _CallFailed(
                 getattr(error, "code", None) or type(error).__name__,
                 str(error) or type(error).__name__,
@@ -298,9 +327,16 @@ class AiService(models.Model):
         http_status = getattr(result, "status_code", None)
         if isinstance(http_status, int) and http_status >= 400:
             code, message = extract_error(to_payload(result), http_status)
-            service._record_failure(log, log_values, _CallFailed(code, message, http_status), custom_api_key)
+            service._record_failure(
+                log, log_values, _CallFailed(code, message, http_status), custom_api_key
+            )
             return result
-        service._record_success(log, log_values, result, http_status=http_status if isinstance(http_status, int) else 200)
+        service._record_success(
+            log,
+            log_values,
+            result,
+            http_status=http_status if isinstance(http_status, int) else 200,
+        )
         return result
 
     def stream_openai_api_call(
@@ -326,11 +362,15 @@ class AiService(models.Model):
         is logged as failed with error code ``interrupted``."""
         service = self._get_service()
         if not isinstance(data, dict):
-            raise UserError(self.env._("A streaming call needs a JSON object as its body."))
+            raise UserError(
+                self.env._("A streaming call needs a JSON object as its body.")
+            )
         body = dict(data, stream=True)
         endpoint, method, body = service._validate_request(endpoint, "POST", body)
         if endpoint.startswith("chat/completions"):
-            body["stream_options"] = dict(body.get("stream_options") or {}, include_usage=True)
+            body["stream_options"] = dict(
+                body.get("stream_options") or {}, include_usage=True
+            )
         log_values = service._log_values(
             request_type=request_type,
             endpoint=endpoint,
@@ -346,16 +386,26 @@ class AiService(models.Model):
         log = service._open_log(log_values)
         api_key = custom_api_key or service.sudo().api_key
         try:
-            response, retry_count = service._send(method, endpoint, body, api_key, stream=True)
+            response, retry_count = service._send(
+                method, endpoint, body, api_key, stream=True
+            )
             if response.status_code >= 400:
                 service._read_json(response, retry_count)  # raises with the error body
         except _CallFailed as failure:
             service._record_failure(log, log_values, failure, custom_api_key)
             raise service._call_error(endpoint, failure, api_key) from None
-        return service._iter_stream(response, log, log_values, retry_count, custom_api_key)
+        return service._iter_stream(
+            response, log, log_values, retry_count, custom_api_key
+        )
 
     def generate_summary(
-        self, message_id, contact_id, transcript, custom_prompt=None, custom_api_key=None, location_id=None
+        self,
+        message_id,
+        contact_id,
+        transcript,
+        custom_prompt=None,
+        custom_api_key=None,
+        location_id=None,
     ):
         """Summarise a call transcript; return the summary text."""
         if not transcript or not str(transcript).strip():
@@ -383,19 +433,27 @@ class AiService(models.Model):
         """Check the key and the URL by listing the models."""
         self.ensure_one()
         try:
-            payload = self.make_openai_api_call("models", method="GET", request_type="test_connection")
+            payload = self.make_openai_api_call(
+                "models", method="GET", request_type="test_connection"
+            )
         except UserError as error:
             return self._notify(self.env._("Connection failed"), str(error), "danger")
         models_found = len(payload.get("data") or [])
         return self._notify(
             self.env._("Connection successful"),
-            self.env._("%(name)s answered: %(count)s models available.", name=self.name, count=models_found),
+            self.env._(
+                "%(name)s answered: %(count)s models available.",
+                name=self.name,
+                count=models_found,
+            ),
             "success",
         )
 
     def action_view_logs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("ai_usage_log.action_ai_usage_log")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ai_usage_log.action_ai_usage_log"
+        )
         action["domain"] = [("service_id", "=", self.id)]
         action["context"] = {"default_service_id": self.id}
         if self.env.context.get("only_failed"):
@@ -406,7 +464,12 @@ class AiService(models.Model):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": title, "message": message, "type": kind, "sticky": kind == "danger"},
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind == "danger",
+            },
         }
 
     # ------------------------------------------------------------------
@@ -416,27 +479,47 @@ class AiService(models.Model):
         """Return (endpoint, method, body) checked and normalised; raise
         UserError naming what is wrong."""
         if not isinstance(endpoint, str) or not endpoint.strip("/ "):
-            raise UserError(self.env._("The endpoint must be a path such as 'chat/completions'."))
+            raise UserError(
+                self.env._("The endpoint must be a path such as 'chat/completions'.")
+            )
         endpoint = endpoint.strip().strip("/")
         if not ENDPOINT_PATTERN.match(endpoint) or ".." in endpoint:
-            raise UserError(self.env._("Invalid endpoint %r: give a path such as 'chat/completions'.", endpoint))
+            raise UserError(
+                self.env._(
+                    "Invalid endpoint %r: give a path such as 'chat/completions'.",
+                    endpoint,
+                )
+            )
         if endpoint.split("/")[0] not in KNOWN_ENDPOINT_ROOTS:
             raise UserError(self.env._("Unknown OpenAI endpoint %r.", endpoint))
         method = (method or "POST").upper()
         if method not in HTTP_METHODS:
             raise UserError(self.env._("Unsupported HTTP method %r.", method))
         if data is not None and not isinstance(data, dict):
-            raise UserError(self.env._("The request body must be a JSON object (a dict), not %s.", type(data).__name__))
+            raise UserError(
+                self.env._(
+                    "The request body must be a JSON object (a dict), not %s.",
+                    type(data).__name__,
+                )
+            )
         body = dict(data) if data is not None else None
         if method == "POST":
             body = body or {}
-            if endpoint.split("/")[0] in ("chat", "responses", "embeddings", "completions", "moderations"):
+            if endpoint.split("/")[0] in (
+                "chat",
+                "responses",
+                "embeddings",
+                "completions",
+                "moderations",
+            ):
                 body.setdefault("model", self.default_model)
         if body is not None:
             try:
                 json.dumps(body)
             except (TypeError, ValueError) as error:
-                raise UserError(self.env._("The request body cannot be sent as JSON: %s", error)) from None
+                raise UserError(
+                    self.env._("The request body cannot be sent as JSON: %s", error)
+                ) from None
         return endpoint, method, body
 
     def _log_values(self, **values):
@@ -447,17 +530,26 @@ class AiService(models.Model):
         partner_id = values.get("partner_id")
         if partner_id:
             partner_id = getattr(partner_id, "id", partner_id)
-            if not isinstance(partner_id, int) or not self.env["res.partner"].sudo().browse(partner_id).exists():
-                raise UserError(self.env._("Contact %r does not exist.", values["partner_id"]))
+            if (
+                not isinstance(partner_id, int)
+                or not self.env["res.partner"].sudo().browse(partner_id).exists()
+            ):
+                raise UserError(
+                    self.env._("Contact %r does not exist.", values["partner_id"])
+                )
             values["partner_id"] = partner_id
         metadata = values.get("metadata")
         if metadata is not None:
             if not isinstance(metadata, dict):
-                raise UserError(self.env._("metadata must be a dict of billing dimensions."))
+                raise UserError(
+                    self.env._("metadata must be a dict of billing dimensions.")
+                )
             try:
                 json.dumps(metadata)
             except (TypeError, ValueError) as error:
-                raise UserError(self.env._("metadata cannot be stored as JSON: %s", error)) from None
+                raise UserError(
+                    self.env._("metadata cannot be stored as JSON: %s", error)
+                ) from None
         return values
 
     def _call_error(self, endpoint, failure, api_key):
@@ -476,7 +568,10 @@ class AiService(models.Model):
         try:
             return self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
         except Exception:
-            _logger.exception("ai_usage_log: could not record the start of a call to %s", log_values.get("endpoint"))
+            _logger.exception(
+                "ai_usage_log: could not record the start of a call to %s",
+                log_values.get("endpoint"),
+            )
             return None
 
     def _finish_log(self, log, log_values, finish):
@@ -486,46 +581,67 @@ class AiService(models.Model):
             try:
                 return finish(log)
             except MissingError:
-                _logger.warning("ai_usage_log: the start of a call to %s was lost; recording it whole",
-                                log_values.get("endpoint"))
-        return finish(self.env["ai.usage.log"].create_usage_log(service=self, **log_values))
+                _logger.warning(
+                    "ai_usage_log: the start of a call to %s was lost; recording it",
+                    log_values.get("endpoint"),
+                )
+        return finish(
+            self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
+        )
 
     def _record_success(self, log, log_values, result, **extra):
         try:
-            self._finish_log(log, log_values, lambda log: log.update_success(result, **extra))
+            self._finish_log(
+                log, log_values, lambda log: log.update_success(result, **extra)
+            )
         except Exception:
             _logger.exception(
-                "ai_usage_log: a successful call could not be recorded; service %s, endpoint %s, model %s, "
-                "usage %s",
+                "ai_usage_log: a successful call could not be recorded; "
+                "service %s, endpoint %s, model %s, usage %s",
                 self.id,
                 log_values.get("endpoint"),
                 log_values.get("model"),
                 _valid_usage(to_payload(result)),
             )
 
-    def _record_failure(self, log, log_values, failure, custom_api_key=None, usage=None, **extra):
+    def _record_failure(
+        self, log, log_values, failure, custom_api_key=None, usage=None, **extra
+    ):
         message = redact_secrets(failure.message, [self.sudo().api_key, custom_api_key])
         extra.update(http_status=failure.http_status, retry_count=failure.retry_count)
         if usage is not None:
             extra["usage"] = usage
         try:
-            self._finish_log(log, log_values, lambda log: log.update_failure(message, failure.error_code, **extra))
+            self._finish_log(
+                log,
+                log_values,
+                lambda log: log.update_failure(message, failure.error_code, **extra),
+            )
         except Exception:
             _logger.exception(
-                "ai_usage_log: a failed call could not be recorded; service %s, endpoint %s, error %s: %s",
+                "ai_usage_log: a failed call could not be recorded; "
+                "service %s, endpoint %s, error %s: %s",
                 self.id,
                 log_values.get("endpoint"),
                 failure.error_code,
                 message,
             )
-        _logger.warning("ai_usage_log: call to %s failed (%s): %s", log_values.get("endpoint"), failure.error_code, message)
+        _logger.warning(
+            "ai_usage_log: call to %s failed (%s): %s",
+            log_values.get("endpoint"),
+            failure.error_code,
+            message,
+        )
 
     def _send(self, method, endpoint, body, api_key, stream=False):
         """Send with retries; return (response, retry_count) or raise
         _CallFailed. The whole call, retries included, fits in the timeout."""
         self.ensure_one()
         url = f"{self.api_base_url.rstrip('/')}/{endpoint}"
-        headers = {"Authorization": f"Bearer {api_key or ''}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {api_key or ''}",
+            "Accept": "application/json",
+        }
         if body is not None:
             headers["Content-Type"] = "application/json"
         payload = json.dumps(body) if body is not None else None
@@ -536,12 +652,19 @@ class AiService(models.Model):
             retry_after = None
             try:
                 response = requests.request(
-                    method, url, headers=headers, data=payload, timeout=remaining, stream=stream
+                    method,
+                    url,
+                    headers=headers,
+                    data=payload,
+                    timeout=remaining,
+                    stream=stream,
                 )
             except requests.exceptions.RequestException as error:
                 code, retryable = self._classify_exception(error)
                 if not retryable or not self._may_retry(retry_count, deadline, None):
-                    raise _CallFailed(code, self._exception_message(error), retry_count=retry_count) from None
+                    raise _CallFailed(
+                        code, self._exception_message(error), retry_count=retry_count
+                    ) from None
             else:
                 if response.status_code not in RETRYABLE_STATUSES:
                     return response, retry_count
@@ -549,7 +672,9 @@ class AiService(models.Model):
                 if not self._may_retry(retry_count, deadline, retry_after):
                     return response, retry_count
                 response.close()
-            delay = backoff_delay(retry_count, RETRY_BACKOFF_BASE, RETRY_BACKOFF_CAP, retry_after)
+            delay = backoff_delay(
+                retry_count, RETRY_BACKOFF_BASE, RETRY_BACKOFF_CAP, retry_after
+            )
             time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
             retry_count += 1
 
@@ -595,11 +720,14 @@ class AiService(models.Model):
             code, message = extract_error(payload, status)
             if not message:
                 message = f"HTTP {status}: {response.text[:300]}"
-            raise _CallFailed(code, message, http_status=status, retry_count=retry_count)
+            raise _CallFailed(
+                code, message, http_status=status, retry_count=retry_count
+            )
         if not isinstance(payload, dict):
             raise _CallFailed(
                 "invalid_json",
-                f"The API answered HTTP {status} with a body that is not a JSON object: {response.text[:200]!r}",
+                f"The API answered HTTP {status} with a body that is not a JSON "
+                f"object: {response.text[:200]!r}",
                 http_status=status,
                 retry_count=retry_count,
             )
@@ -624,31 +752,57 @@ class AiService(models.Model):
                 last_event = event
                 if event.get("usage") or isinstance(event.get("response"), dict):
                     usage_source = event
-                if event.get("type") in ("response.completed", "response.incomplete", "response.failed"):
+                if event.get("type") in (
+                    "response.completed",
+                    "response.incomplete",
+                    "response.failed",
+                ):
                     completed = True
                 for choice in event.get("choices") or ():
                     content = (choice.get("delta") or {}).get("content")
-                    chat_facts["response_length"] = chat_facts.get("response_length", 0) + len(content or "")
+                    chat_facts["response_length"] = chat_facts.get(
+                        "response_length", 0
+                    ) + len(content or "")
                     if choice.get("finish_reason"):
                         chat_facts["finish_reason"] = choice["finish_reason"]
                 yield event
         except requests.exceptions.RequestException as error:
-            failure = _CallFailed("interrupted", f"The stream was cut: {self._exception_message(error)}")
+            failure = _CallFailed(
+                "interrupted", f"The stream was cut: {self._exception_message(error)}"
+            )
         except ValueError as error:
-            failure = _CallFailed("invalid_json", f"The stream sent an event that is not JSON: {error}")
+            failure = _CallFailed(
+                "invalid_json", f"The stream sent an event that is not JSON: {error}"
+            )
         finally:
             response.close()
-            timing = {"retry_count": retry_count, "time_to_first_token_ms": first_event_ms}
+            timing = {
+                "retry_count": retry_count,
+                "time_to_first_token_ms": first_event_ms,
+            }
             if completed and failure is None:
                 self._record_success(
-                    log, log_values, usage_source or last_event or {}, http_status=response.status_code,
-                    **timing, **chat_facts,
+                    log,
+                    log_values,
+                    usage_source or last_event or {},
+                    http_status=response.status_code,
+                    **timing,
+                    **chat_facts,
                 )
             else:
-                failure = failure or _CallFailed("interrupted", "The stream was abandoned before its end.")
-                failure.http_status, failure.retry_count = response.status_code, retry_count
+                failure = failure or _CallFailed(
+                    "interrupted", "The stream was abandoned before its end."
+                )
+                failure.http_status, failure.retry_count = (
+                    response.status_code,
+                    retry_count,
+                )
                 self._record_failure(
-                    log, log_values, failure, custom_api_key, usage=_valid_usage(usage_source),
+                    log,
+                    log_values,
+                    failure,
+                    custom_api_key,
+                    usage=_valid_usage(usage_source),
                     time_to_first_token_ms=first_event_ms,
                 )
         if failure is not None:

@@ -2,6 +2,7 @@ import json
 import logging
 import random
 from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
@@ -46,44 +47,63 @@ class AiUsageLog(models.Model):
     _description = "AI Usage Log"
     _order = "request_time desc, id desc"
 
-    service_id = fields.Many2one("ai.service", required=True, ondelete="restrict", index=True)
-    request_type = fields.Selection(REQUEST_TYPES, required=True, default="other", index=True)
+    service_id = fields.Many2one(
+        "ai.service", required=True, ondelete="restrict", index=True
+    )
+    request_type = fields.Selection(
+        REQUEST_TYPES, required=True, default="other", index=True
+    )
     status = fields.Selection(STATUSES, required=True, default="pending", index=True)
     endpoint = fields.Char()
     model = fields.Char("Requested Model", index=True)
-    response_model = fields.Char(help="The model the response names, e.g. a dated snapshot.")
+    response_model = fields.Char(
+        help="The model the response names, e.g. a dated snapshot."
+    )
     usage_state = fields.Selection(
         [("reported", "Reported"), ("partial", "Partial"), ("missing", "Unknown")],
         "Usage",
-        help="Unknown: the response carried no usage; token counts and cost are not zeros but unknown.",
+        help="Unknown: the response carried no usage; token counts and cost are "
+        "not zeros but unknown.",
     )
     input_tokens = fields.Integer()
-    cached_input_tokens = fields.Integer("Cached Input Tokens")
+    cached_input_tokens = fields.Integer()
     output_tokens = fields.Integer()
     reasoning_tokens = fields.Integer()
     total_tokens = fields.Integer()
 
-    cost = fields.Float(digits=COST_DIGITS, help="Cost in the currency of the price used.")
+    cost = fields.Float(
+        digits=COST_DIGITS, help="Cost in the currency of the price used."
+    )
     currency_id = fields.Many2one("res.currency", "Price Currency")
     cost_company = fields.Float(
         "Cost (Company Currency)",
         digits=COST_DIGITS,
         help="Cost converted to the company currency at the request date.",
     )
-    company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
     price_id = fields.Many2one("ai.model.price", "Price Used", ondelete="set null")
     price_input = fields.Float("Input Price / 1M", digits=(16, 6))
     price_cached_input = fields.Float("Cached Input Price / 1M", digits=(16, 6))
     price_output = fields.Float("Output Price / 1M", digits=(16, 6))
     price_reasoning = fields.Float("Reasoning Price / 1M", digits=(16, 6))
-    price_missing = fields.Boolean(index=True, help="No price was found for this model at the request date.")
+    price_missing = fields.Boolean(
+        index=True, help="No price was found for this model at the request date."
+    )
 
-    request_time = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    request_time = fields.Datetime(
+        required=True, default=fields.Datetime.now, index=True
+    )
     response_time = fields.Datetime()
     duration_ms = fields.Integer("Duration (ms)", aggregator="avg")
-    time_to_first_token_ms = fields.Integer("Time to First Token (ms)", aggregator="avg")
+    time_to_first_token_ms = fields.Integer(
+        "Time to First Token (ms)", aggregator="avg"
+    )
     is_stream = fields.Boolean("Streamed")
-    retry_count = fields.Integer(help="Attempts made after the first one (429 and 5xx are retried).")
+    retry_count = fields.Integer(
+        help="Attempts made after the first one (429 and 5xx are retried)."
+    )
     http_status = fields.Integer("HTTP Status", aggregator=False)
     error_code = fields.Char(index=True)
     error_message = fields.Text()
@@ -92,25 +112,40 @@ class AiUsageLog(models.Model):
     finish_reason = fields.Char()
     response_length = fields.Integer(help="Characters of generated text.")
 
-    location_id = fields.Char("Location", index=True, default=UNKNOWN_ATTRIBUTION)
-    message_id = fields.Char("Message", index=True, default=UNKNOWN_ATTRIBUTION)
+    location_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
+    message_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
     contact_id = fields.Char("Contact Ref", index=True, default=UNKNOWN_ATTRIBUTION)
-    conversation_id = fields.Char("Conversation", index=True, default=UNKNOWN_ATTRIBUTION)
-    user_id = fields.Many2one("res.users", "User", default=lambda self: self.env.uid, index=True)
-    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    conversation_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
+    user_id = fields.Many2one(
+        "res.users", default=lambda self: self.env.uid, index=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
     partner_id = fields.Many2one("res.partner", "Contact", index=True)
     metadata = fields.Json(help="Extra billing dimensions given by the caller.")
-    metadata_text = fields.Text("Metadata (formatted)", compute="_compute_metadata_text")
+    metadata_text = fields.Text(
+        "Metadata (formatted)", compute="_compute_metadata_text"
+    )
 
     @api.depends("service_id", "model", "request_time")
     def _compute_display_name(self):
         for log in self:
-            log.display_name = f"{log.service_id.name or ''} / {log.model or '?'} / {log.request_time or ''}"
+            parts = (
+                log.service_id.name or "",
+                log.model or "?",
+                log.request_time or "",
+            )
+            log.display_name = " / ".join(str(part) for part in parts)
 
     @api.depends("metadata")
     def _compute_metadata_text(self):
         for log in self:
-            log.metadata_text = json.dumps(log.metadata, indent=2, sort_keys=True) if log.metadata else False
+            log.metadata_text = (
+                json.dumps(log.metadata, indent=2, sort_keys=True)
+                if log.metadata
+                else False
+            )
 
     # ------------------------------------------------------------------
     # Writing logs: always in a transaction of their own, committed at once,
@@ -134,17 +169,27 @@ class AiUsageLog(models.Model):
             result = operation(env["ai.usage.log"])
         # The caller's cache predates the new rows (visible to it in test mode).
         self.env["ai.usage.log"].invalidate_model()
-        self.env["ai.service"].invalidate_model(["usage_count", "error_count", "last_used", "total_tokens", "total_cost"])
+        self.env["ai.service"].invalidate_model(
+            ["usage_count", "error_count", "last_used", "total_tokens", "total_cost"]
+        )
         return result
 
     def _column_values(self, vals):
-        return {name: self._fields[name].convert_to_column(value, self, vals) for name, value in vals.items()}
+        return {
+            name: self._fields[name].convert_to_column(value, self, vals)
+            for name, value in vals.items()
+        }
 
     @api.model
     def _sql_insert(self, vals):
         now = fields.Datetime.now()
         row = self._column_values(vals)
-        row.update(create_uid=self.env.uid, write_uid=self.env.uid, create_date=now, write_date=now)
+        row.update(
+            create_uid=self.env.uid,
+            write_uid=self.env.uid,
+            create_date=now,
+            write_date=now,
+        )
         self.env.cr.execute(
             SQL(
                 "INSERT INTO ai_usage_log (%s) VALUES %s RETURNING id",
@@ -161,7 +206,10 @@ class AiUsageLog(models.Model):
         self.env.cr.execute(
             SQL(
                 "UPDATE ai_usage_log SET %s WHERE id = %s",
-                SQL(", ").join(SQL("%s = %s", SQL.identifier(name), value) for name, value in row.items()),
+                SQL(", ").join(
+                    SQL("%s = %s", SQL.identifier(name), value)
+                    for name, value in row.items()
+                ),
                 log_id,
             )
         )
@@ -173,16 +221,32 @@ class AiUsageLog(models.Model):
         """What finishing a log needs to know of its call, in one query."""
         self.env.cr.execute(
             SQL(
-                """SELECT log.request_time, log.model, log.service_id, log.company_id, company.currency_id
-                     FROM ai_usage_log log JOIN res_company company ON company.id = log.company_id
-                    WHERE log.id = %s""",
+                """
+                SELECT log.request_time, log.model, log.service_id, log.company_id,
+                       company.currency_id
+                  FROM ai_usage_log log
+                  JOIN res_company company ON company.id = log.company_id
+                 WHERE log.id = %s
+                """,
                 log_id,
             )
         )
         row = self.env.cr.fetchone()
         if not row:
             raise MissingError(self.env._("The usage log %s does not exist.", log_id))
-        return dict(zip(("request_time", "model", "service_id", "company_id", "company_currency_id"), row, strict=True))
+        return dict(
+            zip(
+                (
+                    "request_time",
+                    "model",
+                    "service_id",
+                    "company_id",
+                    "company_currency_id",
+                ),
+                row,
+                strict=True,
+            )
+        )
 
     def _facts(self):
         self.ensure_one()
@@ -212,7 +276,9 @@ class AiUsageLog(models.Model):
         attribution = {}
         for name in ATTRIBUTION_FIELDS:
             value = values.pop(name, None)
-            attribution[name] = str(value) if value not in (None, False, "") else UNKNOWN_ATTRIBUTION
+            attribution[name] = (
+                str(value) if value not in (None, False, "") else UNKNOWN_ATTRIBUTION
+            )
         return {
             "service_id": service.id,
             "company_id": service.company_id.id or self.env.company.id,
@@ -237,7 +303,8 @@ class AiUsageLog(models.Model):
         service = service or self.env["ai.service"]._get_service()
         vals = self._prepare_log_vals(service, **values)
         log_id = self._in_own_transaction(
-            lambda logs: logs._sql_insert(vals), write_ahead=vals["status"] == "processing"
+            lambda logs: logs._sql_insert(vals),
+            write_ahead=vals["status"] == "processing",
         )
         return self.browse(log_id)
 
@@ -247,12 +314,16 @@ class AiUsageLog(models.Model):
         or None when the response reported none)."""
         if usage is None:
             return {"usage_state": "missing"}
-        return dict(usage, usage_state="reported", **self._cost_vals(usage, model_name, facts))
+        return dict(
+            usage, usage_state="reported", **self._cost_vals(usage, model_name, facts)
+        )
 
     @api.model
     def _cost_vals(self, usage, model_name, facts):
         when = fields.Date.to_date(facts["request_time"])
-        found = self.env["ai.model.price"]._find_price_values(model_name or "", facts["service_id"], when)
+        found = self.env["ai.model.price"]._find_price_values(
+            model_name or "", facts["service_id"], when
+        )
         if not found:
             return {"price_missing": True, "price_id": False}
         price_id, prices, currency_id = found
@@ -282,7 +353,11 @@ class AiUsageLog(models.Model):
     @staticmethod
     def _finish_vals(facts):
         now = fields.Datetime.now()
-        duration = (now - facts["request_time"]).total_seconds() * 1000 if facts["request_time"] else 0
+        duration = (
+            (now - facts["request_time"]).total_seconds() * 1000
+            if facts["request_time"]
+            else 0
+        )
         return {"response_time": now, "duration_ms": max(int(duration), 0)}
 
     def update_success(self, result, expect_usage=True, **extra):
@@ -296,7 +371,9 @@ class AiUsageLog(models.Model):
         self.ensure_one()
         payload = to_payload(result)
         log_id = self.id
-        self._in_own_transaction(lambda logs: logs._apply_success(log_id, payload, expect_usage, extra))
+        self._in_own_transaction(
+            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
+        )
         return self
 
     def update_failure(self, error_message, error_code=None, **extra):
@@ -305,7 +382,9 @@ class AiUsageLog(models.Model):
         ``retry_count``...); a ``usage`` dict records partial usage."""
         self.ensure_one()
         log_id = self.id
-        self._in_own_transaction(lambda logs: logs._apply_failure(log_id, error_message, error_code, extra))
+        self._in_own_transaction(
+            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
+        )
         return self
 
     # Both run in the log's own transaction: the caller's snapshot
@@ -325,7 +404,10 @@ class AiUsageLog(models.Model):
             vals.update(error_code="usage_invalid", error_message=str(error))
         else:
             if usage is None and expect_usage:
-                vals.update(error_code="usage_missing", error_message="The response reported no token usage.")
+                vals.update(
+                    error_code="usage_missing",
+                    error_message="The response reported no token usage.",
+                )
         if usage is not None or expect_usage:
             vals.update(self._usage_vals(usage, model_name, facts))
         vals.update(extra)
@@ -340,10 +422,16 @@ class AiUsageLog(models.Model):
         vals.update(
             status="failed",
             error_code=error_code or "error",
-            error_message=redact_secrets(error_message, self._service_secrets(facts["service_id"])),
+            error_message=redact_secrets(
+                error_message, self._service_secrets(facts["service_id"])
+            ),
         )
         if usage is not None:
-            vals.update(self._usage_vals(usage, extra.get("response_model") or facts["model"], facts))
+            vals.update(
+                self._usage_vals(
+                    usage, extra.get("response_model") or facts["model"], facts
+                )
+            )
             vals["usage_state"] = "partial"
         else:
             vals["usage_state"] = "missing"
@@ -372,7 +460,8 @@ class AiUsageLog(models.Model):
         # The ORM writes 0.0 for an empty Float; an unknown cost must stay NULL.
         self.flush_recordset()
         self.env.cr.execute(
-            "UPDATE ai_usage_log SET cost = NULL, cost_company = NULL, currency_id = NULL WHERE id IN %s",
+            "UPDATE ai_usage_log SET cost = NULL, cost_company = NULL,"
+            " currency_id = NULL WHERE id IN %s",
             [tuple(self.ids)],
         )
         self.invalidate_recordset(["cost", "cost_company", "currency_id"])
@@ -386,7 +475,8 @@ class AiUsageLog(models.Model):
             UPDATE ai_usage_log log
                SET status = 'failed',
                    error_code = 'interrupted',
-                   error_message = 'The call never finished: the worker stopped or lost the connection.',
+                   error_message = 'The call never finished: the worker stopped '
+                                   'or lost the connection.',
                    usage_state = COALESCE(log.usage_state, 'missing'),
                    write_date = now() AT TIME ZONE 'UTC'
               FROM ai_service service
@@ -400,7 +490,9 @@ class AiUsageLog(models.Model):
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
         if ids:
-            _logger.warning("ai_usage_log: %d call(s) marked as interrupted: %s", len(ids), ids)
+            _logger.warning(
+                "ai_usage_log: %d call(s) marked as interrupted: %s", len(ids), ids
+            )
             self.browse(ids).invalidate_recordset()
         return ids
 
@@ -409,8 +501,12 @@ class AiUsageLog(models.Model):
         """Realistic logs over the last weeks, for the demo database."""
         rng = random.Random(18)
         service = self.env["ai.service"].browse(service_id)
-        users = self.env.ref("base.user_admin") | self.env.ref("base.user_demo", raise_if_not_found=False)
-        partners = self.env["res.partner"].search([("is_company", "=", False)], limit=10)
+        users = self.env.ref("base.user_admin") | self.env.ref(
+            "base.user_demo", raise_if_not_found=False
+        )
+        partners = self.env["res.partner"].search(
+            [("is_company", "=", False)], limit=10
+        )
         models_by_type = {
             "call_summary": ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini"],
             "transcript_analysis": ["gpt-4.1", "gpt-5-mini"],
@@ -432,38 +528,67 @@ class AiUsageLog(models.Model):
                     "service_id": service.id,
                     "company_id": service.company_id.id,
                     "request_type": request_type,
-                    "endpoint": "models" if request_type == "test_connection" else "chat/completions",
+                    "endpoint": "models"
+                    if request_type == "test_connection"
+                    else "chat/completions",
                     "model": model_name,
                     "request_time": when,
                     "user_id": rng.choice(users).id,
-                    "partner_id": rng.choice(partners).id if partners and rng.random() < 0.6 else False,
-                    "location_id": rng.choice(["loc-paris", "loc-lyon", "loc-brussels", "unknown"]),
+                    "partner_id": rng.choice(partners).id
+                    if partners and rng.random() < 0.6
+                    else False,
+                    "location_id": rng.choice(
+                        ["loc-paris", "loc-lyon", "loc-brussels", "unknown"]
+                    ),
                     "message_id": f"msg-{10000 + index}",
                     "contact_id": f"contact-{rng.randint(1, 60)}",
                     "conversation_id": f"conv-{rng.randint(1, 150)}",
                     "status": "failed" if failed else "success",
-                    "response_time": when + timedelta(milliseconds=rng.randint(300, 9000)),
+                    "response_time": when
+                    + timedelta(milliseconds=rng.randint(300, 9000)),
                 }
             )
             log.duration_ms = int((log.response_time - when).total_seconds() * 1000)
             if failed:
-                code, status = rng.choice([("rate_limit_exceeded", 429), ("server_error", 500), ("timeout", 0)])
-                log.write({"error_code": code, "http_status": status, "error_message": "Demo failure", "usage_state": "missing"})
+                code, status = rng.choice(
+                    [
+                        ("rate_limit_exceeded", 429),
+                        ("server_error", 500),
+                        ("timeout", 0),
+                    ]
+                )
+                log.write(
+                    {
+                        "error_code": code,
+                        "http_status": status,
+                        "error_message": "Demo failure",
+                        "usage_state": "missing",
+                    }
+                )
                 continue
             if not model_name:
                 log.write({"usage_state": "missing", "http_status": 200})
                 continue
             input_tokens = rng.randint(200, 6000)
-            output_tokens = 0 if model_name.startswith("text-embedding") else rng.randint(50, 1200)
+            output_tokens = (
+                0 if model_name.startswith("text-embedding") else rng.randint(50, 1200)
+            )
             usage = {
                 "input_tokens": input_tokens,
                 "cached_input_tokens": rng.choice([0, 0, input_tokens // 2]),
                 "output_tokens": output_tokens,
-                "reasoning_tokens": output_tokens // 2 if model_name.startswith(("o4", "gpt-5")) else 0,
+                "reasoning_tokens": output_tokens // 2
+                if model_name.startswith(("o4", "gpt-5"))
+                else 0,
                 "total_tokens": input_tokens + output_tokens,
             }
             vals = log._usage_vals(usage, model_name, log._facts())
-            vals.update(http_status=200, response_model=model_name, finish_reason="stop", response_id=f"chatcmpl-demo{index}")
+            vals.update(
+                http_status=200,
+                response_model=model_name,
+                finish_reason="stop",
+                response_id=f"chatcmpl-demo{index}",
+            )
             log.write(vals)
             if vals.get("price_missing"):
                 log._clear_cost()

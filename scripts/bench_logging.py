@@ -19,7 +19,9 @@ import requests
 import odoo
 from odoo import api
 
-MESSAGES = [{"role": "user", "content": "Summarise: the customer wants a delivery on Friday."}]
+MESSAGES = [
+    {"role": "user", "content": "Summarise: the customer wants a delivery on Friday."}
+]
 
 
 def load_fake_server():
@@ -32,7 +34,7 @@ def load_fake_server():
 
 def percentile(values, fraction):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def timed(function, repeat):
@@ -52,31 +54,52 @@ def main():
     parser.add_argument("--thread-calls", type=int, default=200)
     args = parser.parse_args()
 
-    odoo.tools.config.parse_config(["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"])
+    odoo.tools.config.parse_config(
+        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
+    )
     registry = odoo.modules.registry.Registry(args.db)
     fake = load_fake_server()
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
-        service_id = env["ai.service"].create({"name": "Benchmark", "api_base_url": fake.url,
-                                               "api_key": "sk-bench-0123456789abcdef"}).id
+        service_id = (
+            env["ai.service"]
+            .create(
+                {
+                    "name": "Benchmark",
+                    "api_base_url": fake.url,
+                    "api_key": "sk-bench-0123456789abcdef",
+                }
+            )
+            .id
+        )
 
     url = f"{fake.url}/chat/completions"
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
 
     def raw_request():
-        requests.post(url, json=body, headers={"Authorization": "Bearer x"}, timeout=10).json()
+        requests.post(
+            url, json=body, headers={"Authorization": "Bearer x"}, timeout=10
+        ).json()
 
     def floor():
         with registry.cursor() as cr:
-            api.Environment(cr, api.SUPERUSER_ID, {})["ai.usage.log"].create({
-                "service_id": service_id, "model": "gpt-4o-mini", "status": "success", "message_id": "floor"})
+            api.Environment(cr, api.SUPERUSER_ID, {})["ai.usage.log"].create(
+                {
+                    "service_id": service_id,
+                    "model": "gpt-4o-mini",
+                    "status": "success",
+                    "message_id": "floor",
+                }
+            )
 
     caller_cr = registry.cursor()
     caller_env = api.Environment(caller_cr, api.SUPERUSER_ID, {})
     service = caller_env["ai.service"].browse(service_id)
 
     def logged_call():
-        service.make_openai_api_call("chat/completions", data={"messages": MESSAGES}, message_id="bench")
+        service.make_openai_api_call(
+            "chat/completions", data={"messages": MESSAGES}, message_id="bench"
+        )
         caller_cr.commit()
 
     for function in (raw_request, floor, logged_call):  # warm up connections and caches
@@ -84,7 +107,11 @@ def main():
     results = {}
     # interleave the three measures so that machine noise hits them alike
     for _ in range(4):
-        for name, function in (("raw", raw_request), ("floor", floor), ("logged", logged_call)):
+        for name, function in (
+            ("raw", raw_request),
+            ("floor", floor),
+            ("logged", logged_call),
+        ):
             results.setdefault(name, []).extend(timed(function, args.calls // 4))
     caller_cr.close()
 
@@ -93,22 +120,33 @@ def main():
     overhead_p50 = p50["logged"] - p50["raw"]
     print(f"calls per measure: {args.calls}")
     print(f"{'measure':<42}{'p50 ms':>10}{'p95 ms':>10}")
-    print(f"{'raw requests.post to the fake API':<42}{p50['raw']:>10.2f}{p95['raw']:>10.2f}")
-    print(f"{'ORM create + commit, new cursor (floor)':<42}{p50['floor']:>10.2f}{p95['floor']:>10.2f}")
-    print(f"{'make_openai_api_call':<42}{p50['logged']:>10.2f}{p95['logged']:>10.2f}")
-    print(f"overhead per call p50: {overhead_p50:.2f} ms = {overhead_p50 / p50['floor']:.2f} x the floor "
-          f"(target <= 2.5)")
+    labels = {
+        "raw": "raw requests.post to the fake API",
+        "floor": "ORM create + commit, new cursor (floor)",
+        "logged": "make_openai_api_call",
+    }
+    for name, label in labels.items():
+        print(f"{label:<42}{p50[name]:>10.2f}{p95[name]:>10.2f}")
+    ratio = overhead_p50 / p50["floor"]
+    print(
+        f"overhead per call p50: {overhead_p50:.2f} ms = {ratio:.2f} x the floor "
+        "(target <= 2.5)"
+    )
 
     print(f"{'threads':<10}{'calls':>8}{'seconds':>10}{'calls/s':>10}")
     for threads in (1, 4, 8):
         errors = []
 
-        def worker():
+        def worker(errors=errors):
             try:
                 with registry.cursor() as cr:
-                    thread_service = api.Environment(cr, api.SUPERUSER_ID, {})["ai.service"].browse(service_id)
+                    thread_service = api.Environment(cr, api.SUPERUSER_ID, {})[
+                        "ai.service"
+                    ].browse(service_id)
                     for _ in range(args.thread_calls):
-                        thread_service.make_openai_api_call("chat/completions", data={"messages": MESSAGES})
+                        thread_service.make_openai_api_call(
+                            "chat/completions", data={"messages": MESSAGES}
+                        )
                         cr.commit()
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
@@ -121,7 +159,10 @@ def main():
             thread.join()
         elapsed = time.perf_counter() - started
         total = threads * args.thread_calls
-        print(f"{threads:<10}{total:>8}{elapsed:>10.2f}{total / elapsed:>10.1f}" + (f"  errors: {len(errors)}" if errors else ""))
+        print(
+            f"{threads:<10}{total:>8}{elapsed:>10.2f}{total / elapsed:>10.1f}"
+            + (f"  errors: {len(errors)}" if errors else "")
+        )
 
     with registry.cursor() as cr:
         cr.execute("DELETE FROM ai_usage_log WHERE service_id = %s", [service_id])

@@ -18,7 +18,7 @@ _fake_openai_lock = threading.Lock()
 
 def fake_openai():
     """The fake OpenAI server shared by the test run, started on first use."""
-    global _fake_openai  # noqa: PLW0603
+    global _fake_openai
     with _fake_openai_lock:
         if _fake_openai is None:
             _fake_openai = FakeOpenAI()
@@ -54,13 +54,19 @@ class AiUsageCase(TransactionCase):
             }
         )
         cls.user = new_test_user(
-            cls.env, login="ai_user", groups="base.group_user,ai_usage_log.group_ai_usage_user"
+            cls.env,
+            login="ai_user",
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
         )
         cls.other_user = new_test_user(
-            cls.env, login="ai_user2", groups="base.group_user,ai_usage_log.group_ai_usage_user"
+            cls.env,
+            login="ai_user2",
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
         )
         cls.admin = new_test_user(
-            cls.env, login="ai_admin", groups="base.group_user,base.group_allow_export,ai_usage_log.group_ai_usage_admin"
+            cls.env,
+            login="ai_admin",
+            groups="base.group_user,base.group_allow_export,ai_usage_log.group_ai_usage_admin",
         )
         cls.Log = cls.env["ai.usage.log"]
 
@@ -78,7 +84,9 @@ class AiUsageCase(TransactionCase):
     def logs(self, service=None):
         """The logs of a service, newest first, read afresh."""
         self.env.invalidate_all()
-        return self.Log.search([("service_id", "=", (service or self.service).id)], order="id desc")
+        return self.Log.search(
+            [("service_id", "=", (service or self.service).id)], order="id desc"
+        )
 
     def last_log(self, service=None):
         return self.logs(service)[:1]
@@ -100,23 +108,39 @@ class CommittedCase(BaseCase):
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             cls.company_ids = [env.ref("base.main_company").id]
-            cls.service_ids = [cls._create(env, "ai.service", {
-                "name": "Committed test service",
-                "api_base_url": cls.fake.url,
-                "api_key": TEST_API_KEY,
-                "timeout": 30,
-                "company_id": cls.company_ids[0],
-            })]
-            second_company = cls._create(env, "res.company", {"name": "AI Second Company"})
+            cls.service_ids = [
+                cls._create(
+                    env,
+                    "ai.service",
+                    {
+                        "name": "Committed test service",
+                        "api_base_url": cls.fake.url,
+                        "api_key": TEST_API_KEY,
+                        "timeout": 30,
+                        "company_id": cls.company_ids[0],
+                    },
+                )
+            ]
+            second_company = cls._create(
+                env, "res.company", {"name": "AI Second Company"}
+            )
             cls.company_ids.append(second_company)
-            cls.service_ids.append(cls._create(env, "ai.service", {
-                "name": "Committed test service 2",
-                "api_base_url": cls.fake.url,
-                "api_key": TEST_API_KEY,
-                "timeout": 30,
-                "company_id": second_company,
-            }))
-            env.ref("base.user_admin").write({"company_ids": [Command.link(second_company)]})
+            cls.service_ids.append(
+                cls._create(
+                    env,
+                    "ai.service",
+                    {
+                        "name": "Committed test service 2",
+                        "api_base_url": cls.fake.url,
+                        "api_key": TEST_API_KEY,
+                        "timeout": 30,
+                        "company_id": second_company,
+                    },
+                )
+            )
+            env.ref("base.user_admin").write(
+                {"company_ids": [Command.link(second_company)]}
+            )
         cls.addClassCleanup(cls._cleanup)
 
     @classmethod
@@ -128,14 +152,19 @@ class CommittedCase(BaseCase):
     @classmethod
     def _delete_logs(cls):
         with cls.registry.cursor() as cr:
-            cr.execute("DELETE FROM ai_usage_log WHERE service_id IN %s", [tuple(cls.service_ids)])
+            cr.execute(
+                "DELETE FROM ai_usage_log WHERE service_id IN %s",
+                [tuple(cls.service_ids)],
+            )
 
     @classmethod
     def _cleanup(cls):
         cls._delete_logs()
         with cls.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
-            env.ref("base.user_admin").write({"company_ids": [Command.unlink(cls.company_ids[1])]})
+            env.ref("base.user_admin").write(
+                {"company_ids": [Command.unlink(cls.company_ids[1])]}
+            )
             for model, record_id in cls.created:
                 try:
                     with cr.savepoint():
@@ -153,8 +182,12 @@ class CommittedCase(BaseCase):
         return api.Environment(cr, uid or api.SUPERUSER_ID, context)
 
     def count_logs(self, service_id=None, **conditions):
-        where = " AND ".join(["service_id = %s"] + [f"{name} = %s" for name in conditions])
+        where = " AND ".join(
+            ["service_id = %s"] + [f"{name} = %s" for name in conditions]
+        )
         with self.registry.cursor() as cr:
-            cr.execute(f"SELECT count(*) FROM ai_usage_log WHERE {where}",  # noqa: S608
-                       [service_id or self.service_ids[0], *conditions.values()])
+            cr.execute(
+                f"SELECT count(*) FROM ai_usage_log WHERE {where}",
+                [service_id or self.service_ids[0], *conditions.values()],
+            )
             return cr.fetchone()[0]

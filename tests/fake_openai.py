@@ -37,7 +37,10 @@ def chat_usage(prompt_tokens, completion_tokens, cached_tokens=0, reasoning_toke
 def responses_usage(input_tokens, output_tokens, cached_tokens=0, reasoning_tokens=0):
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": cached_tokens,
+            "cache_write_tokens": 0,
+        },
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
@@ -53,7 +56,12 @@ def chat_completion(model, usage, content=REPLY_TEXT, finish_reason="stop"):
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                "message": {
+                    "role": "assistant",
+                    "content": content,
+                    "refusal": None,
+                    "annotations": [],
+                },
                 "logprobs": None,
                 "finish_reason": finish_reason,
             }
@@ -90,13 +98,24 @@ def response_object(model, usage, text=REPLY_TEXT, status="completed"):
 
 
 def error_body(message, error_type, code=None, param=None):
-    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    return {
+        "error": {"message": message, "type": error_type, "param": param, "code": code}
+    }
 
 
 class Reply:
     """One scripted answer: a status and JSON body, raw bytes, or SSE events."""
 
-    def __init__(self, status=200, body=None, raw=None, headers=None, delay=0.0, events=None, cut_after=None):
+    def __init__(
+        self,
+        status=200,
+        body=None,
+        raw=None,
+        headers=None,
+        delay=0.0,
+        events=None,
+        cut_after=None,
+    ):
         self.status = status
         self.body = body
         self.raw = raw
@@ -114,7 +133,9 @@ class FakeOpenAI:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-openai", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="fake-openai", daemon=True
+        )
         self.thread.start()
 
     @property
@@ -143,15 +164,34 @@ class FakeOpenAI:
         body = body if isinstance(body, dict) else {}
         model = body.get("model", "gpt-4o-mini")
         if method == "GET" and path == "/v1/models":
-            return Reply(body={"object": "list", "data": [
-                {"id": name, "object": "model", "created": 1700000000, "owned_by": "openai"}
-                for name in ("gpt-4o-mini", "gpt-4.1", "o4-mini", "text-embedding-3-small")
-            ]})
+            return Reply(
+                body={
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": name,
+                            "object": "model",
+                            "created": 1700000000,
+                            "owned_by": "openai",
+                        }
+                        for name in (
+                            "gpt-4o-mini",
+                            "gpt-4.1",
+                            "o4-mini",
+                            "text-embedding-3-small",
+                        )
+                    ],
+                }
+            )
         if path == "/v1/chat/completions":
             prompt = count_tokens(body.get("messages"))
             if body.get("stream"):
                 return Reply(events=self.chat_stream_events(model, prompt, body))
-            return Reply(body=chat_completion(model, chat_usage(prompt, count_tokens(REPLY_TEXT))))
+            return Reply(
+                body=chat_completion(
+                    model, chat_usage(prompt, count_tokens(REPLY_TEXT))
+                )
+            )
         if path == "/v1/responses":
             prompt = count_tokens(body.get("input"))
             usage = responses_usage(prompt, count_tokens(REPLY_TEXT))
@@ -161,43 +201,122 @@ class FakeOpenAI:
         if path == "/v1/embeddings":
             inputs = body.get("input")
             inputs = inputs if isinstance(inputs, list) else [inputs]
-            return Reply(body={
-                "object": "list",
-                "data": [{"object": "embedding", "index": i, "embedding": [0.01, -0.02, 0.03]} for i in range(len(inputs))],
-                "model": model,
-                "usage": {"prompt_tokens": count_tokens(inputs), "total_tokens": count_tokens(inputs)},
-            })
-        return Reply(status=404, body=error_body(f"Invalid URL ({method} {path})", "invalid_request_error"))
+            return Reply(
+                body={
+                    "object": "list",
+                    "data": [
+                        {
+                            "object": "embedding",
+                            "index": i,
+                            "embedding": [0.01, -0.02, 0.03],
+                        }
+                        for i in range(len(inputs))
+                    ],
+                    "model": model,
+                    "usage": {
+                        "prompt_tokens": count_tokens(inputs),
+                        "total_tokens": count_tokens(inputs),
+                    },
+                }
+            )
+        return Reply(
+            status=404,
+            body=error_body(f"Invalid URL ({method} {path})", "invalid_request_error"),
+        )
 
     @staticmethod
     def chat_stream_events(model, prompt_tokens, body):
-        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": SNAPSHOTS.get(model, model),
-                "system_fingerprint": "fp_44709d6fcb"}
+        base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": SNAPSHOTS.get(model, model),
+            "system_fingerprint": "fp_44709d6fcb",
+        }
         include_usage = (body.get("stream_options") or {}).get("include_usage")
         words = REPLY_TEXT.split(" ")
-        events = [dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                       "logprobs": None, "finish_reason": None}])]
+        events = [
+            dict(
+                base,
+                choices=[
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": ""},
+                        "logprobs": None,
+                        "finish_reason": None,
+                    }
+                ],
+            )
+        ]
         for i, word in enumerate(words):
             text = word if i == 0 else " " + word
-            events.append(dict(base, choices=[{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}]))
-        events.append(dict(base, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]))
+            events.append(
+                dict(
+                    base,
+                    choices=[
+                        {
+                            "index": 0,
+                            "delta": {"content": text},
+                            "logprobs": None,
+                            "finish_reason": None,
+                        }
+                    ],
+                )
+            )
+        events.append(
+            dict(
+                base,
+                choices=[
+                    {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+                ],
+            )
+        )
         if include_usage:
             for event in events:
                 event["usage"] = None
-            events.append(dict(base, choices=[], usage=chat_usage(prompt_tokens, count_tokens(REPLY_TEXT))))
+            events.append(
+                dict(
+                    base,
+                    choices=[],
+                    usage=chat_usage(prompt_tokens, count_tokens(REPLY_TEXT)),
+                )
+            )
         return [(None, event) for event in events] + [(None, "[DONE]")]
 
     @staticmethod
     def responses_stream_events(model, usage):
         final = response_object(model, usage)
         created = dict(final, status="in_progress", usage=None, output=[])
-        events = [("response.created", {"type": "response.created", "sequence_number": 0, "response": created})]
+        events = [
+            (
+                "response.created",
+                {"type": "response.created", "sequence_number": 0, "response": created},
+            )
+        ]
         for i, word in enumerate(REPLY_TEXT.split(" ")):
-            events.append(("response.output_text.delta", {
-                "type": "response.output_text.delta", "sequence_number": i + 1, "item_id": final["output"][0]["id"],
-                "output_index": 0, "content_index": 0, "delta": word if i == 0 else " " + word}))
-        events.append(("response.completed", {"type": "response.completed", "sequence_number": len(events), "response": final}))
+            events.append(
+                (
+                    "response.output_text.delta",
+                    {
+                        "type": "response.output_text.delta",
+                        "sequence_number": i + 1,
+                        "item_id": final["output"][0]["id"],
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": word if i == 0 else " " + word,
+                    },
+                )
+            )
+        events.append(
+            (
+                "response.completed",
+                {
+                    "type": "response.completed",
+                    "sequence_number": len(events),
+                    "response": final,
+                },
+            )
+        )
         return events
 
     def _handler_class(self):
@@ -217,17 +336,30 @@ class FakeOpenAI:
                 except ValueError:
                     body = None
                 with fake.lock:
-                    fake.requests.append({"method": method, "path": self.path, "json": body,
-                                          "headers": dict(self.headers)})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": self.path,
+                            "json": body,
+                            "headers": dict(self.headers),
+                        }
+                    )
                     reply = fake.replies.popleft() if fake.replies else None
                 reply = reply or fake.default_reply(method, self.path, body)
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.events is not None:
                     return self._stream(reply)
-                payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                payload = (
+                    reply.raw
+                    if reply.raw is not None
+                    else json.dumps(reply.body).encode()
+                )
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json" if reply.raw is None else "text/html")
+                self.send_header(
+                    "Content-Type",
+                    "application/json" if reply.raw is None else "text/html",
+                )
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

@@ -21,13 +21,17 @@ class TestConcurrency(CommittedCase):
                     with self.registry.cursor() as cr:
                         env = api.Environment(cr, api.SUPERUSER_ID, {})
                         env["ai.service"].browse(service_id).make_openai_api_call(
-                            "chat/completions", data={"messages": MESSAGES},
-                            message_id=f"thread{index}-call{call}", request_type="contact_analysis",
+                            "chat/completions",
+                            data={"messages": MESSAGES},
+                            message_id=f"thread{index}-call{call}",
+                            request_type="contact_analysis",
                         )
             except Exception as error:  # noqa: BLE001 - every error is reported by the test
                 errors.append(repr(error))
 
-        workers = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
+        workers = [
+            threading.Thread(target=worker, args=(index,)) for index in range(threads)
+        ]
         for thread in workers:
             thread.start()
         for thread in workers:
@@ -36,7 +40,9 @@ class TestConcurrency(CommittedCase):
 
     def service_figures(self, service_id):
         with self.registry.cursor() as cr:
-            service = api.Environment(cr, api.SUPERUSER_ID, {})["ai.service"].browse(service_id)
+            service = api.Environment(cr, api.SUPERUSER_ID, {})["ai.service"].browse(
+                service_id
+            )
             return service.usage_count, service.error_count, service.total_tokens
 
     def test_8_threads_250_calls_each(self):
@@ -45,16 +51,29 @@ class TestConcurrency(CommittedCase):
         self.assertEqual(len(self.fake.received()), 2000)
         self.assertEqual(self.count_logs(status="success"), 2000)
         with self.registry.cursor() as cr:
-            cr.execute("SELECT count(DISTINCT message_id) FROM ai_usage_log WHERE service_id = %s",
-                       [self.service_ids[0]])
+            cr.execute(
+                "SELECT count(DISTINCT message_id) FROM ai_usage_log"
+                " WHERE service_id = %s",
+                [self.service_ids[0]],
+            )
             self.assertEqual(cr.fetchone()[0], 2000, "every call has its own log")
-        self.assertEqual(self.service_figures(self.service_ids[0]), (2000, 0, 2000 * TOKENS_PER_CALL))
+        self.assertEqual(
+            self.service_figures(self.service_ids[0]), (2000, 0, 2000 * TOKENS_PER_CALL)
+        )
 
     def test_two_services_in_two_companies(self):
         errors = self.run_threads(8, 100, lambda index: self.service_ids[index % 2])
         self.assertEqual(errors, [])
-        for service_id, company_id in zip(self.service_ids, self.company_ids, strict=True):
-            self.assertEqual(self.service_figures(service_id), (400, 0, 400 * TOKENS_PER_CALL))
+        for service_id, company_id in zip(
+            self.service_ids, self.company_ids, strict=True
+        ):
+            self.assertEqual(
+                self.service_figures(service_id), (400, 0, 400 * TOKENS_PER_CALL)
+            )
             with self.registry.cursor() as cr:
-                cr.execute("SELECT DISTINCT company_id FROM ai_usage_log WHERE service_id = %s", [service_id])
+                cr.execute(
+                    "SELECT DISTINCT company_id FROM ai_usage_log"
+                    " WHERE service_id = %s",
+                    [service_id],
+                )
                 self.assertEqual(cr.fetchall(), [(company_id,)])

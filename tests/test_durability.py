@@ -6,13 +6,22 @@ from odoo.service.model import retrying
 from .common import CommittedCase
 from .fake_openai import Reply, chat_completion, chat_usage
 
+SERIALIZATION_FAILURE = """
+    DO $$ BEGIN
+        RAISE EXCEPTION 'collision' USING ERRCODE = 'serialization_failure';
+    END $$
+"""
 MESSAGES = [{"role": "user", "content": "What did the caller want?"}]
 
 
 class TestDurability(CommittedCase):
     def call(self, env, **kwargs):
-        return env["ai.service"].browse(self.service_ids[0]).make_openai_api_call(
-            "chat/completions", data={"messages": MESSAGES}, **kwargs
+        return (
+            env["ai.service"]
+            .browse(self.service_ids[0])
+            .make_openai_api_call(
+                "chat/completions", data={"messages": MESSAGES}, **kwargs
+            )
         )
 
     def test_log_survives_the_rollback_of_the_caller(self):
@@ -27,7 +36,9 @@ class TestDurability(CommittedCase):
         self.assertEqual(self.count_logs(message_id="rolled-back", status="success"), 1)
 
     def test_log_exists_before_the_request_leaves(self):
-        self.fake.script(Reply(body=chat_completion("gpt-4o-mini", chat_usage(10, 5)), delay=1.5))
+        self.fake.script(
+            Reply(body=chat_completion("gpt-4o-mini", chat_usage(10, 5)), delay=1.5)
+        )
         done = threading.Event()
 
         def worker():
@@ -45,25 +56,43 @@ class TestDurability(CommittedCase):
                 break
             time.sleep(0.05)
         thread.join(10)
-        self.assertTrue(seen_processing, "another transaction sees the call in processing while it runs")
+        self.assertTrue(
+            seen_processing,
+            "another transaction sees the call in processing while it runs",
+        )
         self.assertEqual(self.count_logs(message_id="write-ahead", status="success"), 1)
 
     def test_calls_left_in_processing_are_marked_interrupted(self):
         with self.registry.cursor() as cr:
             env = self.env_for(cr)
-            stuck = env["ai.usage.log"].create({
-                "service_id": self.service_ids[0], "status": "processing", "message_id": "killed-worker",
-                "request_time": "2020-01-01 00:00:00",
-            })
-            recent = env["ai.usage.log"].create({
-                "service_id": self.service_ids[0], "status": "processing", "message_id": "still-running",
-            })
+            stuck = env["ai.usage.log"].create(
+                {
+                    "service_id": self.service_ids[0],
+                    "status": "processing",
+                    "message_id": "killed-worker",
+                    "request_time": "2020-01-01 00:00:00",
+                }
+            )
+            recent = env["ai.usage.log"].create(
+                {
+                    "service_id": self.service_ids[0],
+                    "status": "processing",
+                    "message_id": "still-running",
+                }
+            )
         with self.registry.cursor() as cr:
             marked = self.env_for(cr)["ai.usage.log"]._cron_mark_interrupted()
         self.assertIn(stuck.id, marked)
         self.assertNotIn(recent.id, marked)
-        self.assertEqual(self.count_logs(message_id="killed-worker", status="failed", error_code="interrupted"), 1)
-        self.assertEqual(self.count_logs(message_id="still-running", status="processing"), 1)
+        self.assertEqual(
+            self.count_logs(
+                message_id="killed-worker", status="failed", error_code="interrupted"
+            ),
+            1,
+        )
+        self.assertEqual(
+            self.count_logs(message_id="still-running", status="processing"), 1
+        )
 
     def test_a_replayed_transaction_does_not_pay_twice(self):
         answers = []
@@ -74,12 +103,14 @@ class TestDurability(CommittedCase):
                 answers.append(self.call(env, message_id="replayed"))
                 if len(answers) == 1:
                     # what PostgreSQL raises when two transactions collide
-                    cr.execute("DO $$ BEGIN RAISE EXCEPTION 'collision' USING ERRCODE = 'serialization_failure'; END $$")
+                    cr.execute(SERIALIZATION_FAILURE)
                 return answers[-1]
 
             retrying(request_handler, env)
         self.assertEqual(len(answers), 2, "Odoo replayed the handler")
-        self.assertEqual(answers[0], answers[1], "the replay got the answer already paid for")
+        self.assertEqual(
+            answers[0], answers[1], "the replay got the answer already paid for"
+        )
         self.assertEqual(len(self.fake.received()), 1, "OpenAI was called once")
         self.assertEqual(self.count_logs(message_id="replayed"), 1)
 

@@ -13,7 +13,10 @@ class TestSecurity(AiUsageCase):
             service.read(["api_key"])
         self.assertNotIn("api_key", service.fields_get())
         service.make_openai_api_call("chat/completions", data={"messages": MESSAGES})
-        self.assertEqual(self.fake.received()[0]["headers"]["Authorization"], f"Bearer {TEST_API_KEY}")
+        self.assertEqual(
+            self.fake.received()[0]["headers"]["Authorization"],
+            f"Bearer {TEST_API_KEY}",
+        )
         self.assertTrue(service.has_api_key)
 
     def test_admin_manages_the_key_which_is_not_exported_nor_tracked(self):
@@ -22,7 +25,9 @@ class TestSecurity(AiUsageCase):
         self.assertFalse(service.fields_get(["api_key"])["api_key"]["exportable"])
         exported = service.export_data(["name", "api_base_url"])["datas"]
         self.assertNotIn(TEST_API_KEY, str(exported))
-        service.write({"api_key": "sk-new-secret-0123456789abcdef", "default_model": "gpt-4.1"})
+        service.write(
+            {"api_key": "sk-new-secret-0123456789abcdef", "default_model": "gpt-4.1"}
+        )
         self.env.flush_all()
         self.env.cr.precommit.run()  # tracking values are written just before commit
         chatter = str(service.sudo().message_ids.mapped("tracking_value_ids").read())
@@ -31,12 +36,20 @@ class TestSecurity(AiUsageCase):
         self.assertNotIn(TEST_API_KEY, chatter)
 
     def test_users_see_only_their_own_logs_admins_see_all(self):
-        self.service.with_user(self.user).make_openai_api_call("chat/completions", data={"messages": MESSAGES})
-        self.service.with_user(self.other_user).make_openai_api_call("chat/completions", data={"messages": MESSAGES})
-        mine = self.Log.with_user(self.user).search([("service_id", "=", self.service.id)])
+        self.service.with_user(self.user).make_openai_api_call(
+            "chat/completions", data={"messages": MESSAGES}
+        )
+        self.service.with_user(self.other_user).make_openai_api_call(
+            "chat/completions", data={"messages": MESSAGES}
+        )
+        mine = self.Log.with_user(self.user).search(
+            [("service_id", "=", self.service.id)]
+        )
         self.assertEqual(mine.user_id, self.user)
         self.assertEqual(len(mine), 1)
-        every = self.Log.with_user(self.admin).search([("service_id", "=", self.service.id)])
+        every = self.Log.with_user(self.admin).search(
+            [("service_id", "=", self.service.id)]
+        )
         self.assertEqual(every.user_id, self.user | self.other_user)
         with self.assertRaises(AccessError):
             mine.with_user(self.user).write({"cost": 0})
@@ -50,25 +63,48 @@ class TestSecurity(AiUsageCase):
         with self.assertRaises(AccessError):
             self.service.with_user(self.user).write({"default_model": "gpt-5"})
         with self.assertRaises(AccessError):
-            self.env["ai.model.price"].with_user(self.user).create({"model_name": "x", "input_price": 0})
-        self.assertTrue(self.env["ai.model.price"].with_user(self.user).search_count([]) > 0)
+            self.env["ai.model.price"].with_user(self.user).create(
+                {"model_name": "x", "input_price": 0}
+            )
+        self.assertTrue(
+            self.env["ai.model.price"].with_user(self.user).search_count([]) > 0
+        )
 
     def test_multi_company(self):
         other_company = self.env["res.company"].create({"name": "AI Other Company"})
-        other_service = self.env["ai.service"].create({"name": "Other", "company_id": other_company.id,
-                                                       "api_base_url": self.fake.url, "api_key": TEST_API_KEY})
-        other_admin = new_test_user(self.env, login="ai_admin_other", company_id=other_company.id,
-                                    company_ids=[other_company.id],
-                                    groups="base.group_user,ai_usage_log.group_ai_usage_admin")
-        other_service.with_user(other_admin).make_openai_api_call("chat/completions", data={"messages": MESSAGES})
-        self.service.make_openai_api_call("chat/completions", data={"messages": MESSAGES})
+        other_service = self.env["ai.service"].create(
+            {
+                "name": "Other",
+                "company_id": other_company.id,
+                "api_base_url": self.fake.url,
+                "api_key": TEST_API_KEY,
+            }
+        )
+        other_admin = new_test_user(
+            self.env,
+            login="ai_admin_other",
+            company_id=other_company.id,
+            company_ids=[other_company.id],
+            groups="base.group_user,ai_usage_log.group_ai_usage_admin",
+        )
+        other_service.with_user(other_admin).make_openai_api_call(
+            "chat/completions", data={"messages": MESSAGES}
+        )
+        self.service.make_openai_api_call(
+            "chat/completions", data={"messages": MESSAGES}
+        )
         log = self.last_log(other_service)
         self.assertEqual(log.company_id, other_company)
         visible = self.env["ai.service"].with_user(self.admin).search([])
         self.assertNotIn(other_service, visible)
         self.assertFalse(self.Log.with_user(self.admin).search([("id", "=", log.id)]))
-        self.assertFalse(self.Log.with_user(other_admin).search([("service_id", "=", self.service.id)]))
+        self.assertFalse(
+            self.Log.with_user(other_admin).search(
+                [("service_id", "=", self.service.id)]
+            )
+        )
         # the empty-recordset helper picks the service of the user's company
         self.env["ai.service"].with_user(other_admin).make_openai_api_call(
-            "chat/completions", data={"messages": MESSAGES})
+            "chat/completions", data={"messages": MESSAGES}
+        )
         self.assertEqual(len(self.logs(other_service)), 2)

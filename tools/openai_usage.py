@@ -71,7 +71,9 @@ def _token_count(value, name):
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UsageError(f"usage field {name} is not a number: {value!r}")
     if value != int(value) or value < 0 or value > MAX_PLAUSIBLE_TOKENS:
-        raise UsageError(f"usage field {name} is not a plausible token count: {value!r}")
+        raise UsageError(
+            f"usage field {name} is not a plausible token count: {value!r}"
+        )
     return int(value)
 
 
@@ -104,12 +106,20 @@ def extract_usage(payload):
         return None
     values = {
         "input_tokens": _token_count(input_tokens, "input_tokens") or 0,
-        "cached_input_tokens": _token_count(input_details.get("cached_tokens"), "cached_tokens") or 0,
+        "cached_input_tokens": _token_count(
+            input_details.get("cached_tokens"), "cached_tokens"
+        )
+        or 0,
         "output_tokens": _token_count(output_tokens, "output_tokens") or 0,
-        "reasoning_tokens": _token_count(output_details.get("reasoning_tokens"), "reasoning_tokens") or 0,
+        "reasoning_tokens": _token_count(
+            output_details.get("reasoning_tokens"), "reasoning_tokens"
+        )
+        or 0,
     }
     total = _token_count(usage.get("total_tokens"), "total_tokens")
-    values["total_tokens"] = total if total is not None else values["input_tokens"] + values["output_tokens"]
+    values["total_tokens"] = (
+        total if total is not None else values["input_tokens"] + values["output_tokens"]
+    )
     if values["cached_input_tokens"] > values["input_tokens"]:
         raise UsageError("usage reports more cached tokens than input tokens")
     if values["reasoning_tokens"] > values["output_tokens"]:
@@ -137,9 +147,15 @@ def extract_response_info(payload):
     """Facts about a response other than usage, as log values."""
     if not isinstance(payload, dict):
         return {}
-    if payload.get("object") != "response" and isinstance(payload.get("response"), dict):
+    if payload.get("object") != "response" and isinstance(
+        payload.get("response"), dict
+    ):
         payload = payload["response"]
-    finish_reasons = [c.get("finish_reason") for c in payload.get("choices") or () if c.get("finish_reason")]
+    finish_reasons = [
+        c.get("finish_reason")
+        for c in payload.get("choices") or ()
+        if c.get("finish_reason")
+    ]
     finish_reason = finish_reasons[0] if finish_reasons else None
     if not finish_reason and payload.get("object") == "response":
         details = payload.get("incomplete_details") or {}
@@ -174,10 +190,8 @@ def parse_retry_after(value, now=None):
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -192,7 +206,7 @@ def backoff_delay(retry_number, base, cap, retry_after=None):
     """Exponential backoff with full jitter; ``Retry-After`` wins when given."""
     if retry_after is not None:
         return retry_after
-    return random.uniform(0, min(cap, base * (2 ** retry_number)))
+    return random.uniform(0, min(cap, base * (2**retry_number)))
 
 
 def request_fingerprint(*parts):
