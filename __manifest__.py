@@ -19,6 +19,14 @@
         "views/ai_model_price_views.xml",
         "views/ai_usage_log_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "ai_usage_log/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "ai_usage_log/static/tests/tours/*.js",
+        ],
+    },
     "demo": [
         "demo/ai_usage_log_demo.xml",
     ],

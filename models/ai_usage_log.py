@@ -1,7 +1,9 @@
 import json
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError
@@ -42,6 +44,10 @@ INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (20, 10)
 
 
+def _error_rate(status):
+    return 100.0 if status == "failed" else 0.0
+
+
 class AiUsageLog(models.Model):
     _name = "ai.usage.log"
     _description = "AI Usage Log"
@@ -54,6 +60,14 @@ class AiUsageLog(models.Model):
         REQUEST_TYPES, required=True, default="other", index=True
     )
     status = fields.Selection(STATUSES, required=True, default="pending", index=True)
+    error_rate = fields.Float(
+        "Error Rate (%)",
+        compute="_compute_error_rate",
+        store=True,
+        aggregator="avg",
+        digits=(5, 2),
+        help="100 for a failed call, 0 otherwise: its average is the error rate.",
+    )
     endpoint = fields.Char()
     model = fields.Char("Requested Model", index=True)
     response_model = fields.Char(
@@ -138,6 +152,11 @@ class AiUsageLog(models.Model):
             )
             log.display_name = " / ".join(str(part) for part in parts)
 
+    @api.depends("status")
+    def _compute_error_rate(self):
+        for log in self:
+            log.error_rate = _error_rate(log.status)
+
     @api.depends("metadata")
     def _compute_metadata_text(self):
         for log in self:
@@ -175,6 +194,8 @@ class AiUsageLog(models.Model):
         return result
 
     def _column_values(self, vals):
+        if "status" in vals:  # the SQL writes below skip the ORM's computes
+            vals = dict(vals, error_rate=_error_rate(vals["status"]))
         return {
             name: self._fields[name].convert_to_column(value, self, vals)
             for name, value in vals.items()
@@ -475,6 +496,7 @@ class AiUsageLog(models.Model):
             UPDATE ai_usage_log log
                SET status = 'failed',
                    error_code = 'interrupted',
+                   error_rate = 100,
                    error_message = 'The call never finished: the worker stopped '
                                    'or lost the connection.',
                    usage_state = COALESCE(log.usage_state, 'missing'),
@@ -593,3 +615,84 @@ class AiUsageLog(models.Model):
             if vals.get("price_missing"):
                 log._clear_cost()
         return True
+
+    # ------------------------------------------------------------------
+    # Dashboard
+    # ------------------------------------------------------------------
+    @api.model
+    def get_dashboard_data(self):
+        """Figures of the AI Usage dashboard, as the current user may see
+        them: today and this month (calls, tokens, cost, error rate), the
+        top models and users of the month. Each comes with the domain of
+        the logs behind it, for the client to open."""
+        today_start, month_start = self._dashboard_period_starts()
+        currency = self.env.company.currency_id
+        periods = []
+        for key, label, start in (
+            ("today", self.env._("Today"), today_start),
+            ("month", self.env._("This Month"), month_start),
+        ):
+            domain = [("request_time", ">=", fields.Datetime.to_string(start))]
+            periods.append(
+                dict(key=key, label=label, **self._dashboard_figures(domain))
+            )
+        month_domain = periods[1]["domain"]
+        return {
+            "currency": {"symbol": currency.symbol, "position": currency.position},
+            "periods": periods,
+            "top_models": self._dashboard_top(month_domain, "model"),
+            "top_users": self._dashboard_top(month_domain, "user_id"),
+        }
+
+    @api.model
+    def _dashboard_period_starts(self):
+        """Start of today and of this month in the user's time zone, as
+        naive UTC datetimes."""
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        now = datetime.now(tz)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        month = today.replace(day=1)
+        return tuple(
+            tz.normalize(start).astimezone(pytz.UTC).replace(tzinfo=None)
+            for start in (today, month)
+        )
+
+    @api.model
+    def _dashboard_figures(self, domain):
+        [(calls, tokens, cost, error_rate)] = self._read_group(
+            domain,
+            [],
+            ["__count", "total_tokens:sum", "cost_company:sum", "error_rate:avg"],
+        )
+        return {
+            "domain": domain,
+            "calls": calls,
+            "tokens": tokens or 0,
+            "cost": cost or 0.0,
+            "error_rate": round(error_rate or 0.0, 2),
+            "failed_domain": domain + [("status", "=", "failed")],
+        }
+
+    @api.model
+    def _dashboard_top(self, domain, field_name, limit=5):
+        rows = self._read_group(
+            domain + [(field_name, "!=", False)],
+            [field_name],
+            ["__count", "total_tokens:sum", "cost_company:sum"],
+            order="cost_company:sum desc, __count desc",
+            limit=limit,
+        )
+        top = []
+        for group, calls, tokens, cost in rows:
+            value = group.id if isinstance(group, models.BaseModel) else group
+            name = group.display_name if isinstance(group, models.BaseModel) else group
+            top.append(
+                {
+                    "name": name,
+                    "calls": calls,
+                    "tokens": tokens or 0,
+                    "cost": cost or 0.0,
+                    "domain": domain + [(field_name, "=", value)],
+                }
+            )
+        return top

@@ -6,3 +6,4 @@ from . import test_security
 from . import test_durability
 from . import test_concurrency
 from . import test_streaming
+from . import test_reports

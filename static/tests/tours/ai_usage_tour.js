@@ -1,0 +1,76 @@
+import { registry } from "@web/core/registry";
+
+registry.category("web_tour.tours").add("ai_usage_log_tour", {
+    steps: () => [
+        {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            content: "Open the AI Usage app",
+            trigger: ".o_app[data-menu-xmlid='ai_usage_log.menu_ai_usage_root']",
+            run: "click",
+        },
+        {
+            content: "The dashboard shows this month's calls",
+            trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls",
+        },
+        {
+            content: "Open the usage logs",
+            trigger: ".o_menu_sections [data-menu-xmlid='ai_usage_log.menu_ai_usage_logs']",
+            run: "click",
+        },
+        {
+            content: "The list shows this month's logs",
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
+            content: "Open the filters",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Filter the failed calls",
+            trigger: ".o_filter_menu .dropdown-item:contains('Failed')",
+            run: "click",
+        },
+        {
+            content: "Only failed calls remain",
+            trigger: ".o_list_view .o_data_row:contains('Failed')",
+        },
+        {
+            trigger: ".o_list_view:not(:has(.o_data_row:contains('Success')))",
+        },
+        {
+            content: "Switch to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            trigger: ".o_pivot .o_pivot_cell_value",
+        },
+        {
+            content: "Switch to the graph",
+            trigger: ".o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            trigger: ".o_graph_renderer canvas",
+        },
+        {
+            content: "Back to the list",
+            trigger: ".o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "Open one failed call",
+            trigger: ".o_list_view .o_data_row:contains('rate_limit_exceeded') .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "The form shows the error",
+            trigger: ".o_form_view .alert-danger:contains('rate_limit_exceeded')",
+        },
+    ],
+});

@@ -1,0 +1,114 @@
+import os
+import unittest
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from .common import AiUsageCase
+
+
+def make_logs(env, service, user, specs):
+    """Logs as the reports see them: (status, model, tokens, cost, error code)."""
+    now = fields.Datetime.now()
+    return env["ai.usage.log"].create(
+        [
+            {
+                "service_id": service.id,
+                "company_id": service.company_id.id,
+                "user_id": user.id,
+                "request_type": "call_summary",
+                "model": model,
+                "status": status,
+                "usage_state": "reported" if status == "success" else "missing",
+                "input_tokens": tokens,
+                "total_tokens": tokens,
+                "cost": cost,
+                "cost_company": cost,
+                "error_code": error_code,
+                "error_message": "Rate limit reached" if error_code else False,
+                "request_time": now - timedelta(minutes=index),
+            }
+            for index, (status, model, tokens, cost, error_code) in enumerate(specs)
+        ]
+    )
+
+
+class TestDashboard(AiUsageCase):
+    def test_dashboard_figures_match_the_logs(self):
+        make_logs(
+            self.env,
+            self.service,
+            self.user,
+            [
+                ("success", "gpt-4.1", 1000, 0.004, False),
+                ("success", "gpt-4.1", 500, 0.002, False),
+                ("success", "gpt-4o-mini", 300, 0.0001, False),
+                ("failed", "gpt-4o-mini", 0, 0.0, "rate_limit_exceeded"),
+            ],
+        )
+        make_logs(
+            self.env, self.service, self.other_user, [("success", "o3", 50, 1.0, False)]
+        )
+        data = self.env["ai.usage.log"].with_user(self.user).get_dashboard_data()
+        month = data["periods"][1]
+        self.assertEqual(month["key"], "month")
+        self.assertEqual(month["calls"], 4, "a user sees only their own calls")
+        self.assertEqual(month["tokens"], 1800)
+        self.assertAlmostEqual(month["cost"], 0.0061, places=10)
+        self.assertEqual(month["error_rate"], 25.0)
+        self.assertEqual(
+            [row["name"] for row in data["top_models"]], ["gpt-4.1", "gpt-4o-mini"]
+        )
+        self.assertEqual(data["top_models"][0]["calls"], 2)
+        self.assertEqual(data["top_users"][0]["name"], self.user.name)
+        # each figure opens exactly the logs it counts
+        logs = self.env["ai.usage.log"].with_user(self.user)
+        self.assertEqual(logs.search_count(month["domain"]), 4)
+        self.assertEqual(logs.search_count(month["failed_domain"]), 1)
+        self.assertEqual(logs.search_count(data["top_models"][1]["domain"]), 2)
+
+        everything = self.env["ai.usage.log"].with_user(self.admin).get_dashboard_data()
+        self.assertEqual(everything["periods"][1]["calls"], 5)
+        self.assertEqual(everything["top_models"][0]["name"], "o3", "ordered by cost")
+
+    def test_error_rate_measure(self):
+        make_logs(
+            self.env,
+            self.service,
+            self.user,
+            [("failed", "m", 0, 0, "x")] + [("success", "m", 1, 0, False)] * 3,
+        )
+        [(rate,)] = self.env["ai.usage.log"]._read_group(
+            [("service_id", "=", self.service.id)], [], ["error_rate:avg"]
+        )
+        self.assertEqual(rate, 25.0)
+
+
+@tagged("post_install", "-at_install")
+class TestUsageTour(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        service = cls.env["ai.service"].create(
+            {"name": "Tour service", "api_base_url": "http://127.0.0.1:9/v1"}
+        )
+        admin = cls.env.ref("base.user_admin")
+        make_logs(
+            cls.env,
+            service,
+            admin,
+            [
+                ("success", "gpt-4.1", 1200, 0.0048, False),
+                ("success", "gpt-4o-mini", 800, 0.0002, False),
+                ("failed", "gpt-4o-mini", 0, 0.0, "rate_limit_exceeded"),
+            ],
+        )
+
+    def test_usage_tour(self):
+        try:
+            self.start_tour("/odoo", "ai_usage_log_tour", login="admin")
+        except unittest.SkipTest as skipped:
+            if os.environ.get("CI"):
+                self.fail(f"The browser test could not run in CI: {skipped}")
+            raise
