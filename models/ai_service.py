@@ -140,7 +140,7 @@ class AiService(models.Model):
     error_count = fields.Integer("Failed Calls", compute="_compute_counters")
     last_used = fields.Datetime(compute="_compute_counters")
     total_tokens = fields.Integer(compute="_compute_counters")
-    total_cost = fields.Float(compute="_compute_counters", digits=(20, 10))
+    total_cost = fields.Float(compute="_compute_counters", digits=(16, 8))
     currency_id = fields.Many2one(related="company_id.currency_id")
 
     _sql_constraints = [

@@ -41,7 +41,7 @@ UNKNOWN_ATTRIBUTION = "unknown"
 ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_id")
 # Added to a service's timeout before a call still "processing" is declared lost.
 INTERRUPTED_MARGIN_SECONDS = 300
-COST_DIGITS = (20, 10)
+COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 
 
 def _error_rate(status):
@@ -664,6 +664,7 @@ class AiUsageLog(models.Model):
             [],
             ["__count", "total_tokens:sum", "cost_company:sum", "error_rate:avg"],
         )
+        unpriced_domain = domain + [("price_missing", "=", True)]
         return {
             "domain": domain,
             "calls": calls,
@@ -671,6 +672,8 @@ class AiUsageLog(models.Model):
             "cost": cost or 0.0,
             "error_rate": round(error_rate or 0.0, 2),
             "failed_domain": domain + [("status", "=", "failed")],
+            "unpriced": self.search_count(unpriced_domain),
+            "unpriced_domain": unpriced_domain,
         }
 
     @api.model
@@ -678,12 +681,17 @@ class AiUsageLog(models.Model):
         rows = self._read_group(
             domain + [(field_name, "!=", False)],
             [field_name],
-            ["__count", "total_tokens:sum", "cost_company:sum"],
-            order="cost_company:sum desc, __count desc",
+            [
+                "__count",
+                "total_tokens:sum",
+                "cost_company:sum",
+                "cost_company:count",  # the calls that have a price
+            ],
+            order="cost_company:sum desc nulls last, __count desc",
             limit=limit,
         )
         top = []
-        for group, calls, tokens, cost in rows:
+        for group, calls, tokens, cost, priced in rows:
             value = group.id if isinstance(group, models.BaseModel) else group
             name = group.display_name if isinstance(group, models.BaseModel) else group
             top.append(
@@ -692,6 +700,7 @@ class AiUsageLog(models.Model):
                     "calls": calls,
                     "tokens": tokens or 0,
                     "cost": cost or 0.0,
+                    "unpriced": not priced,
                     "domain": domain + [(field_name, "=", value)],
                 }
             )

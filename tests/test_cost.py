@@ -274,6 +274,7 @@ class TestCost(AiUsageCase):
         log = self.priced_log("gpt-5-nano", usage(1, 1))
         # one token in at $0.05/1M and one out at $0.40/1M: $0.00000045
         self.assertAlmostEqual(log.cost, 0.00000045, places=12)
+        # a Monetary field would keep 0.00 of this
         self.env.flush_all()
         self.env.cr.execute("SELECT cost FROM ai_usage_log WHERE id = %s", [log.id])
         self.assertAlmostEqual(float(self.env.cr.fetchone()[0]), 0.00000045, places=12)

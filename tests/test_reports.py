@@ -50,26 +50,38 @@ class TestDashboard(AiUsageCase):
         make_logs(
             self.env, self.service, self.other_user, [("success", "o3", 50, 1.0, False)]
         )
+        unpriced = make_logs(
+            self.env, self.service, self.user, [("success", "gpt-9", 70, 0.0, False)]
+        )
+        unpriced.price_missing = True
+        unpriced._clear_cost()
         data = self.env["ai.usage.log"].with_user(self.user).get_dashboard_data()
         month = data["periods"][1]
         self.assertEqual(month["key"], "month")
-        self.assertEqual(month["calls"], 4, "a user sees only their own calls")
-        self.assertEqual(month["tokens"], 1800)
+        self.assertEqual(month["calls"], 5, "a user sees only their own calls")
+        self.assertEqual(month["tokens"], 1870)
         self.assertAlmostEqual(month["cost"], 0.0061, places=10)
-        self.assertEqual(month["error_rate"], 25.0)
+        self.assertEqual(month["error_rate"], 20.0)
+        self.assertEqual(month["unpriced"], 1)
         self.assertEqual(
-            [row["name"] for row in data["top_models"]], ["gpt-4.1", "gpt-4o-mini"]
+            [(row["name"], row["unpriced"]) for row in data["top_models"]],
+            [("gpt-4.1", False), ("gpt-4o-mini", False), ("gpt-9", True)],
+            "by cost, models without a price last",
         )
         self.assertEqual(data["top_models"][0]["calls"], 2)
         self.assertEqual(data["top_users"][0]["name"], self.user.name)
+        self.assertFalse(
+            data["top_users"][0]["unpriced"], "some of its calls have a price"
+        )
         # each figure opens exactly the logs it counts
         logs = self.env["ai.usage.log"].with_user(self.user)
-        self.assertEqual(logs.search_count(month["domain"]), 4)
+        self.assertEqual(logs.search_count(month["domain"]), 5)
         self.assertEqual(logs.search_count(month["failed_domain"]), 1)
+        self.assertEqual(logs.search_count(month["unpriced_domain"]), 1)
         self.assertEqual(logs.search_count(data["top_models"][1]["domain"]), 2)
 
         everything = self.env["ai.usage.log"].with_user(self.admin).get_dashboard_data()
-        self.assertEqual(everything["periods"][1]["calls"], 5)
+        self.assertEqual(everything["periods"][1]["calls"], 6)
         self.assertEqual(everything["top_models"][0]["name"], "o3", "ordered by cost")
 
     def test_error_rate_measure(self):

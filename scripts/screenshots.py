@@ -1,0 +1,125 @@
+"""Screenshots of a running Odoo with ai_usage_log, for the README.
+
+Usage: python3 scripts/screenshots.py [--url http://localhost:8069] [--db DB]
+Needs Debian's chromium and PyPI's websocket-client (both test dependencies).
+Logs in as admin / admin, then drives headless Chromium through its
+DevTools protocol and writes PNG files to static/description/screenshots/."""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import requests
+import websocket
+
+PAGES = [
+    ("dashboard", "/odoo/action-ai_usage_log.action_ai_usage_dashboard"),
+    ("usage_logs", "/odoo/action-ai_usage_log.action_ai_usage_log"),
+    ("pivot", "/odoo/action-ai_usage_log.action_ai_usage_log_analysis"),
+    ("cost_by_model", "/odoo/action-ai_usage_log.action_ai_usage_log_cost_by_model"),
+    ("service_form", "/odoo/action-ai_usage_log.action_ai_service/{service_id}"),
+]
+
+
+class DevTools:
+    def __init__(self, port):
+        for _ in range(50):
+            try:
+                targets = requests.get(
+                    f"http://127.0.0.1:{port}/json", timeout=2
+                ).json()
+                page = next(t for t in targets if t["type"] == "page")
+                break
+            except (requests.ConnectionError, StopIteration):
+                time.sleep(0.2)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30)
+        self.next_id = 0
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(
+            json.dumps({"id": self.next_id, "method": method, "params": params})
+        )
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                return message.get("result", {})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://localhost:8069")
+    parser.add_argument("--db", default="ai_usage_log_demo")
+    parser.add_argument("--service-id", type=int, default=1)
+    parser.add_argument(
+        "--out",
+        default=os.path.join(
+            os.path.dirname(__file__), "..", "static", "description", "screenshots"
+        ),
+    )
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    session = requests.Session()
+    session.post(
+        f"{args.url}/web/session/authenticate",
+        timeout=30,
+        json={
+            "jsonrpc": "2.0",
+            "params": {"db": args.db, "login": "admin", "password": "admin"},
+        },
+    )
+    session_id = session.cookies["session_id"]
+
+    profile = tempfile.mkdtemp()
+    port = 9333
+    browser = subprocess.Popen(
+        [
+            shutil.which("chromium") or "chromium",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "--window-size=1440,900",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        tools = DevTools(port)
+        tools.call("Network.enable")
+        tools.call(
+            "Network.setCookie", name="session_id", value=session_id, url=args.url
+        )
+        tools.call(
+            "Page.navigate", url=f"{args.url}/odoo"
+        )  # the first load builds the assets
+        time.sleep(15)
+        for name, path in PAGES:
+            tools.call(
+                "Page.navigate", url=args.url + path.format(service_id=args.service_id)
+            )
+            time.sleep(4)  # the web client loads its assets, then the view its data
+            shot = tools.call("Page.captureScreenshot", format="png")
+            target = os.path.join(args.out, f"{name}.png")
+            with open(target, "wb") as image:
+                image.write(base64.b64decode(shot["data"]))
+            print(target)
+    finally:
+        browser.terminate()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
