@@ -1,12 +1,17 @@
+import base64
+import binascii
+import io
 import json
 import logging
 import re
 import time
+from urllib.parse import urlsplit
 
 import requests
 
 from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError, ValidationError
+from odoo.tools.pdf import PdfReader, PdfWriter
 
 from ..tools.openai_usage import (
     UsageError,
@@ -18,6 +23,7 @@ from ..tools.openai_usage import (
     request_fingerprint,
     to_payload,
 )
+from ..tools.tracked_transport import make_transport_class, sse_payloads
 
 _logger = logging.getLogger(__name__)
 
@@ -35,10 +41,15 @@ HTTP_METHODS = ("GET", "POST", "DELETE")
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # OpenAI's limit for one image
 SUMMARY_PROMPT = (
     "Summarise this call transcript for a CRM: the caller's request, decisions taken, "
     "follow-up actions with owners, and the caller's sentiment. Be concise."
 )
+
+
+class AiCallError(UserError):
+    """OpenAI (or the network to it) failed the call; the call is logged."""
 
 
 class _CallFailed(Exception):
@@ -429,6 +440,171 @@ class AiService(models.Model):
         choices = payload.get("choices") or [{}]
         return ((choices[0].get("message") or {}).get("content") or "").strip()
 
+    def analyze_image(
+        self,
+        prompt,
+        image_url=None,
+        image_base64=None,
+        image_mime="image/png",
+        pdf_base64=None,
+        pdf_page=1,
+        **attribution,
+    ):
+        """Ask the default model about one image (a URL or base64 data) or
+        one page of a PDF (base64); return the answer text. Logged with
+        request type vision_analysis; ``attribution``: the keywords of
+        make_openai_api_call (message_id, contact_id, location_id...)."""
+        if not prompt or not str(prompt).strip():
+            raise UserError(self.env._("A prompt is needed to analyse an image."))
+        sources = [bool(image_url), bool(image_base64), bool(pdf_base64)]
+        if sum(sources) != 1:
+            raise UserError(
+                self.env._("Give exactly one of an image URL, an image or a PDF.")
+            )
+        if image_url:
+            if not re.match(r"^(https?://|data:image/)", image_url):
+                raise UserError(
+                    self.env._("The image URL must be http(s) or a data URL.")
+                )
+            attachment = {"type": "image_url", "image_url": {"url": image_url}}
+        elif image_base64:
+            if not re.match(r"^image/[a-z0-9.+-]+$", image_mime or ""):
+                raise UserError(self.env._("Unsupported image type %r.", image_mime))
+            data_url = (
+                f"data:{image_mime};base64,{_checked_base64(self.env, image_base64)}"
+            )
+            attachment = {"type": "image_url", "image_url": {"url": data_url}}
+        else:
+            page = _pdf_page(self.env, _checked_base64(self.env, pdf_base64), pdf_page)
+            attachment = {
+                "type": "file",
+                "file": {
+                    "filename": f"page-{pdf_page}.pdf",
+                    "file_data": f"data:application/pdf;base64,{page}",
+                },
+            }
+        service = self._get_service()
+        payload = service.make_openai_api_call(
+            "chat/completions",
+            data={
+                "model": service.default_model,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "text", "text": str(prompt)}, attachment],
+                    }
+                ],
+            },
+            request_type="vision_analysis",
+            **attribution,
+        )
+        choices = payload.get("choices") or [{}]
+        return ((choices[0].get("message") or {}).get("content") or "").strip()
+
+    def openai_client(self, request_type="other", custom_api_key=None, **attribution):
+        """An ``openai.OpenAI`` client for this service whose every request
+        (chat, responses, embeddings, streams...) is logged like the calls
+        of make_openai_api_call: one log per HTTP attempt, the SDK retrying
+        up to the service's max retries. ``attribution``: location_id,
+        message_id, contact_id, conversation_id, partner_id, metadata."""
+        try:
+            import openai
+        except ImportError:
+            raise UserError(
+                self.env._(
+                    "The openai Python package is not installed on the Odoo server: "
+                    "install it with 'pip install openai' to use openai_client()."
+                )
+            ) from None
+        # openai 3 sends with httpx2, earlier versions with httpx
+        base_client = openai._base_client
+        httpx = getattr(base_client, "httpx2", None) or base_client.httpx
+        service = self._get_service()
+        log_values = service._log_values(request_type=request_type, **attribution)
+        transport_class = make_transport_class(httpx)
+        base_path = urlsplit(service.api_base_url).path.rstrip("/")
+
+        def start_call(path, body):
+            endpoint = (
+                path[len(base_path) :].strip("/")
+                if path.startswith(base_path)
+                else path
+            )
+            values = dict(
+                log_values, endpoint=endpoint, model=(body or {}).get("model")
+            )
+            values["is_stream"] = bool((body or {}).get("stream"))
+            return values, service._open_log(values)
+
+        def finish_call(handle, status, content_type, raw, error):
+            service._finish_sdk_call(
+                *handle, status, content_type, raw, error, custom_api_key
+            )
+
+        transport = transport_class(httpx.HTTPTransport(), start_call, finish_call)
+        return openai.OpenAI(
+            api_key=custom_api_key or service.sudo().api_key or "missing-key",
+            base_url=service.api_base_url,
+            max_retries=service.max_retries,
+            timeout=service.timeout,
+            http_client=httpx.Client(transport=transport, timeout=service.timeout),
+        )
+
+    def _finish_sdk_call(
+        self, log_values, log, status, content_type, raw, error, custom_api_key
+    ):
+        if error is not None:
+            code, _retryable = self._classify_exception(error)
+            if code == "request_error":
+                code = type(error).__name__
+            failure = _CallFailed(code, f"{type(error).__name__}: {error}")
+            self._record_failure(log, log_values, failure, custom_api_key)
+            return
+        if "text/event-stream" in content_type:
+            events = sse_payloads(raw)
+            done = "[DONE]" in events or any(
+                isinstance(event, dict) and event.get("type") == "response.completed"
+                for event in events
+            )
+            dicts = [event for event in events if isinstance(event, dict)]
+            with_usage = [
+                event for event in dicts if event.get("usage") or "response" in event
+            ]
+            final = with_usage[-1] if with_usage else (dicts[-1] if dicts else {})
+            if status < 400 and done:
+                self._record_success(log, log_values, final, http_status=status)
+            else:
+                failure = _CallFailed(
+                    "interrupted",
+                    "The stream was closed before its end.",
+                    http_status=status,
+                )
+                self._record_failure(
+                    log, log_values, failure, custom_api_key, usage=_valid_usage(final)
+                )
+            return
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            payload = None
+        if status >= 400:
+            code, message = extract_error(payload, status)
+            failure = _CallFailed(code, message or f"HTTP {status}", http_status=status)
+            self._record_failure(log, log_values, failure, custom_api_key)
+        elif not isinstance(payload, dict):
+            failure = _CallFailed(
+                "invalid_json", "The API answered with a body that is not JSON."
+            )
+            self._record_failure(log, log_values, failure, custom_api_key)
+        else:
+            self._record_success(
+                log,
+                log_values,
+                payload,
+                http_status=status,
+                expect_usage=log_values["model"] is not None,
+            )
+
     def action_test_connection(self):
         """Check the key and the URL by listing the models."""
         self.ensure_one()
@@ -553,7 +729,7 @@ class AiService(models.Model):
         return values
 
     def _call_error(self, endpoint, failure, api_key):
-        return UserError(
+        return AiCallError(
             self.env._(
                 "The OpenAI call to %(endpoint)s failed (%(code)s): %(message)s",
                 endpoint=endpoint,
@@ -807,6 +983,48 @@ class AiService(models.Model):
                 )
         if failure is not None:
             raise self._call_error(log_values.get("endpoint"), failure, custom_api_key)
+
+
+def _checked_base64(env, data):
+    """``data`` as clean base64 text, at most MAX_ATTACHMENT_BYTES once decoded."""
+    if not isinstance(data, str):
+        raise UserError(env._("Base64 data must be text."))
+    data = re.sub(
+        r"\s+", "", data.split(",", 1)[1] if data.startswith("data:") else data
+    )
+    if len(data) * 3 // 4 > MAX_ATTACHMENT_BYTES:
+        raise UserError(
+            env._(
+                "The file is larger than %s MB.", MAX_ATTACHMENT_BYTES // (1024 * 1024)
+            )
+        )
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise UserError(env._("The file is not valid base64.")) from None
+    return data
+
+
+def _pdf_page(env, pdf_base64, page_number):
+    """One page of a PDF, as a base64 single-page PDF."""
+    try:
+        reader = PdfReader(io.BytesIO(base64.b64decode(pdf_base64)), strict=False)
+        page_count = len(reader.pages)
+    except Exception:  # noqa: BLE001 - any parse error means the same to the caller
+        raise UserError(env._("The PDF cannot be read.")) from None
+    if not isinstance(page_number, int) or not 1 <= page_number <= page_count:
+        raise UserError(
+            env._(
+                "The PDF has no page %(page)s (it has %(count)s).",
+                page=page_number,
+                count=page_count,
+            )
+        )
+    writer = PdfWriter()
+    writer.add_page(reader.pages[page_number - 1])
+    output = io.BytesIO()
+    writer.write(output)
+    return base64.b64encode(output.getvalue()).decode()
 
 
 def _valid_usage(payload):

@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
+from ..tools import prometheus_text
 from ..tools.openai_usage import (
     USAGE_FIELDS,
     UsageError,
@@ -705,3 +706,182 @@ class AiUsageLog(models.Model):
                 }
             )
         return top
+
+    # ------------------------------------------------------------------
+    # Usage figures and metrics
+    # ------------------------------------------------------------------
+    @api.model
+    def get_usage_summary(
+        self, granularity="day", service_id=None, date_from=None, date_to=None
+    ):
+        """Requests, tokens and cost per day or month (in the user's time
+        zone) of the logs the current user may see, oldest first.
+        ``date_from`` and ``date_to`` are dates, both included."""
+        if granularity not in ("day", "month"):
+            raise UserError(self.env._("The granularity must be 'day' or 'month'."))
+        domain = []
+        if service_id:
+            domain.append(("service_id", "=", service_id))
+        if date_from:
+            domain.append(("request_time", ">=", self._user_day_start(date_from)))
+        if date_to:
+            domain.append(("request_time", "<", self._user_day_start(date_to, days=1)))
+        group = f"request_time:{granularity}"
+        rows = self._read_group(
+            domain,
+            [group],
+            [
+                "__count",
+                "input_tokens:sum",
+                "cached_input_tokens:sum",
+                "output_tokens:sum",
+                "reasoning_tokens:sum",
+                "total_tokens:sum",
+                "cost_company:sum",
+                "error_rate:avg",
+            ],
+            order=f"{group} asc",
+        )
+        currency = self.env.company.currency_id.name
+        return [
+            {
+                "period": fields.Date.to_string(period)
+                if granularity == "day"
+                else period.strftime("%Y-%m"),
+                "requests": count,
+                "input_tokens": input_tokens or 0,
+                "cached_input_tokens": cached or 0,
+                "output_tokens": output or 0,
+                "reasoning_tokens": reasoning or 0,
+                "total_tokens": total or 0,
+                "cost": round(cost or 0.0, 8),
+                "currency": currency,
+                "error_rate": round(error_rate or 0.0, 2),
+            }
+            for (
+                period,
+                count,
+                input_tokens,
+                cached,
+                output,
+                reasoning,
+                total,
+                cost,
+                error_rate,
+            ) in rows
+        ]
+
+    @api.model
+    def _user_day_start(self, day, days=0):
+        """Midnight of ``day`` (+ ``days``) in the user's time zone, in UTC."""
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        local = datetime.combine(
+            fields.Date.to_date(day) + timedelta(days=days), datetime.min.time()
+        )
+        return tz.localize(local).astimezone(pytz.UTC).replace(tzinfo=None)
+
+    @api.model
+    def _prometheus_metrics(self):
+        """All logs as Prometheus metrics, computed with SQL aggregates."""
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT service.name, COALESCE(log.model, ''), log.request_type, log.status,
+                   count(*), COALESCE(sum(log.input_tokens), 0),
+                   COALESCE(sum(log.cached_input_tokens), 0),
+                   COALESCE(sum(log.output_tokens), 0),
+                   COALESCE(sum(log.reasoning_tokens), 0)
+              FROM ai_usage_log log
+              JOIN ai_service service ON service.id = log.service_id
+          GROUP BY 1, 2, 3, 4
+            """
+        )
+        requests, tokens = [], {}
+        for service, model, request_type, status, count, *kinds in cr.fetchall():
+            labels = {
+                "service": service,
+                "model": model,
+                "request_type": request_type,
+                "status": status,
+            }
+            requests.append(("", labels, count))
+            for kind, value in zip(
+                ("input", "cached", "output", "reasoning"), kinds, strict=True
+            ):
+                tokens[service, model, kind] = (
+                    tokens.get((service, model, kind), 0) + value
+                )
+        cr.execute(
+            """
+            SELECT service.name, COALESCE(log.model, ''), currency.name, sum(log.cost)
+              FROM ai_usage_log log
+              JOIN ai_service service ON service.id = log.service_id
+              JOIN res_currency currency ON currency.id = log.currency_id
+             WHERE log.cost IS NOT NULL
+          GROUP BY 1, 2, 3
+            """
+        )
+        costs = [
+            (
+                "",
+                {"service": service, "model": model, "currency": currency},
+                float(cost),
+            )
+            for service, model, currency, cost in cr.fetchall()
+        ]
+        buckets = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+        bucket_sql = SQL(", ").join(
+            SQL("count(*) FILTER (WHERE log.duration_ms <= %s)", int(bound * 1000))
+            for bound in buckets
+        )
+        cr.execute(
+            SQL(
+                """
+                SELECT service.name, %s, count(*), COALESCE(sum(log.duration_ms), 0)
+                  FROM ai_usage_log log
+                  JOIN ai_service service ON service.id = log.service_id
+                 WHERE log.status IN ('success', 'failed')
+                   AND log.duration_ms IS NOT NULL
+              GROUP BY 1
+                """,
+                bucket_sql,
+            )
+        )
+        durations = []
+        for service, *counts in cr.fetchall():
+            *cumulative, count, total_ms = counts
+            for bound, value in zip(buckets, cumulative, strict=True):
+                durations.append(
+                    ("_bucket", {"service": service, "le": str(float(bound))}, value)
+                )
+            durations.append(("_bucket", {"service": service, "le": "+Inf"}, count))
+            durations.append(("_sum", {"service": service}, total_ms / 1000))
+            durations.append(("_count", {"service": service}, count))
+        lines = prometheus_text.family(
+            "ai_usage_requests_total", "counter", "OpenAI calls logged.", requests
+        )
+        lines += prometheus_text.family(
+            "ai_usage_tokens_total",
+            "counter",
+            "Tokens used, by kind (cached is part of input, reasoning part of output).",
+            [
+                ("", {"service": s, "model": m, "kind": k}, v)
+                for (s, m, k), v in sorted(tokens.items())
+            ],
+        )
+        lines += prometheus_text.family(
+            "ai_usage_cost_total",
+            "counter",
+            "Cost of the priced calls, in the price currency.",
+            costs,
+        )
+        lines += prometheus_text.family(
+            "ai_usage_request_duration_seconds",
+            "histogram",
+            "Duration of finished calls, retries included.",
+            durations,
+        )
+        lines += prometheus_text.family(
+            "ai_usage_up", "gauge", "1 when the metrics could be read.", [("", {}, 1)]
+        )
+        return "\n".join(lines) + "\n"

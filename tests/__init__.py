@@ -7,3 +7,5 @@ from . import test_durability
 from . import test_concurrency
 from . import test_streaming
 from . import test_reports
+from . import test_controllers
+from . import test_openai_client

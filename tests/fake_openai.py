@@ -341,7 +341,10 @@ class FakeOpenAI:
                             "method": method,
                             "path": self.path,
                             "json": body,
-                            "headers": dict(self.headers),
+                            "headers": {
+                                name.title(): value
+                                for name, value in self.headers.items()
+                            },
                         }
                     )
                     reply = fake.replies.popleft() if fake.replies else None
