@@ -17,6 +17,8 @@
         "views/ai_usage_log_views.xml",
         "views/ai_service_views.xml",
         "views/ai_model_price_views.xml",
+        "views/ai_usage_budget_views.xml",
+        "views/ai_usage_alert_views.xml",
         "views/ai_usage_log_menus.xml",
     ],
     "assets": {

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 
 from ..models.ai_service import MAX_ATTACHMENT_BYTES, AiCallError
+from ..models.ai_usage_log import AiCallRefused
 
 METRICS_TOKEN_PARAM = "ai_usage_log.metrics_token"
 
@@ -28,7 +29,8 @@ class AiUsageController(http.Controller):
 
     Requests are JSON objects (Content-Type: application/json); answers are
     JSON with a real status: 400 names the bad field, 401 without a session,
-    403 without the right, 502 when OpenAI failed the (logged) call."""
+    403 without the right, 429 when a rate limit or budget refused the call,
+    502 when OpenAI failed the (logged) call."""
 
     @http.route(
         "/ai_usage/call_summary",
@@ -177,6 +179,8 @@ class AiUsageController(http.Controller):
             return self._error(403, None, str(error))
         except AiCallError as error:
             return self._error(502, None, str(error))
+        except AiCallRefused as error:  # a rate limit or a hard budget
+            return self._error(429, None, str(error))
         except (UserError, ValidationError) as error:
             return self._error(400, None, str(error))
 

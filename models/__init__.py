@@ -1,3 +1,5 @@
 from . import ai_model_price
 from . import ai_service
+from . import ai_usage_budget
+from . import ai_usage_alert
 from . import ai_usage_log

@@ -42,6 +42,7 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # OpenAI's limit for one image
+DEFAULT_RESERVED_OUTPUT_TOKENS = 1000  # reserved for a call that sets no max tokens
 SUMMARY_PROMPT = (
     "Summarise this call transcript for a CRM: the caller's request, decisions taken, "
     "follow-up actions with owners, and the caller's sentiment. Be concise."
@@ -142,6 +143,11 @@ class AiService(models.Model):
         help="Time a call may take, retries included.",
     )
     max_retries = fields.Integer(default=2, required=True, tracking=True)
+    rate_limit_per_minute = fields.Integer(
+        "Rate Limit (calls/min/user)",
+        tracking=True,
+        help="Calls one user may make per minute on this service; zero: no limit.",
+    )
     price_ids = fields.One2many(
         "ai.model.price", "service_id", "Prices for this service"
     )
@@ -264,7 +270,7 @@ class AiService(models.Model):
             )
             return guard.responses[replay_key]
 
-        log = service._open_log(log_values)
+        log = service._open_log(log_values, body)
         api_key = custom_api_key or service.sudo().api_key
         try:
             response, retry_count = service._send(method, endpoint, body, api_key)
@@ -394,7 +400,7 @@ class AiService(models.Model):
             metadata=metadata,
             is_stream=True,
         )
-        log = service._open_log(log_values)
+        log = service._open_log(log_values, body)
         api_key = custom_api_key or service.sudo().api_key
         try:
             response, retry_count = service._send(
@@ -534,7 +540,7 @@ class AiService(models.Model):
                 log_values, endpoint=endpoint, model=(body or {}).get("model")
             )
             values["is_stream"] = bool((body or {}).get("stream"))
-            return values, service._open_log(values)
+            return values, service._open_log(values, body)
 
         def finish_call(handle, status, content_type, raw, error):
             service._finish_sdk_call(
@@ -738,17 +744,71 @@ class AiService(models.Model):
             )
         )
 
-    def _open_log(self, log_values):
-        """Write-ahead: the log exists before the request leaves. If even
-        that fails, the call still goes out; the end of the call retries."""
+    def _open_log(self, log_values, body=None):
+        """Write-ahead: the log exists before the request leaves, and the
+        rate limit and hard budgets are enforced (AiCallRefused). If writing
+        the log fails, the call still goes out; the end of the call retries."""
+        limits = self._call_limits(log_values, body)
         try:
-            return self.env["ai.usage.log"].create_usage_log(service=self, **log_values)
+            return self.env["ai.usage.log"].create_usage_log(
+                service=self, limits=limits, **log_values
+            )
+        except UserError:
+            raise
         except Exception:
             _logger.exception(
                 "ai_usage_log: could not record the start of a call to %s",
                 log_values.get("endpoint"),
             )
             return None
+
+    def _call_limits(self, log_values, body):
+        """What create_usage_log must enforce for this call, or None when no
+        rate limit and no hard budget applies (the usual, fast case)."""
+        self.ensure_one()
+        company_id = self.company_id.id
+        budget_ids = self.env["ai.usage.budget"]._applicable_hard_budgets(
+            company_id, self.id, self.env.uid
+        )
+        if not budget_ids and not self.rate_limit_per_minute:
+            return None
+        reserved_cost, reserved_tokens = self._reservation(
+            log_values.get("model"), body
+        )
+        return {
+            "rate_limit": self.rate_limit_per_minute,
+            "budget_ids": budget_ids,
+            "reserved_cost": reserved_cost,
+            "reserved_tokens": reserved_tokens,
+        }
+
+    def _reservation(self, model_name, body):
+        """(cost in company currency, tokens) a call may use: its prompt
+        (about 4 characters a token) and its output cap (max tokens, or
+        DEFAULT_RESERVED_OUTPUT_TOKENS), at the model's price."""
+        body = body or {}
+        prompt = {
+            key: value
+            for key, value in body.items()
+            if key in ("messages", "input", "prompt")
+        }
+        input_tokens = len(json.dumps(prompt)) // 4 if prompt else 0
+        output_tokens = (
+            body.get("max_completion_tokens")
+            or body.get("max_output_tokens")
+            or body.get("max_tokens")
+            or DEFAULT_RESERVED_OUTPUT_TOKENS
+        )
+        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+        logs = self.env["ai.usage.log"]
+        facts = {
+            "request_time": fields.Datetime.now(),
+            "service_id": self.id,
+            "company_id": self.company_id.id,
+            "company_currency_id": self.company_id.currency_id.id,
+        }
+        cost = logs._cost_vals(usage, model_name, facts).get("cost_company", 0.0)
+        return cost, input_tokens + output_tokens
 
     def _finish_log(self, log, log_values, finish):
         """Run ``finish(log)``; if the call's start was never recorded (or

@@ -36,6 +36,8 @@ STATUSES = [
     ("processing", "Processing"),
     ("success", "Success"),
     ("failed", "Failed"),
+    ("blocked", "Blocked by Budget"),
+    ("rate_limited", "Rate Limited"),
 ]
 # Attribution that a caller did not give is recorded as this, never dropped.
 UNKNOWN_ATTRIBUTION = "unknown"
@@ -43,6 +45,11 @@ ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_i
 # Added to a service's timeout before a call still "processing" is declared lost.
 INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
+RATE_LIMIT_LOCK = 20251118  # namespace of the rate limit's advisory locks
+
+
+class AiCallRefused(UserError):
+    """A rate limit or a hard budget refused the call before it was sent."""
 
 
 def _error_rate(status):
@@ -103,6 +110,11 @@ class AiUsageLog(models.Model):
     price_cached_input = fields.Float("Cached Input Price / 1M", digits=(16, 6))
     price_output = fields.Float("Output Price / 1M", digits=(16, 6))
     price_reasoning = fields.Float("Reasoning Price / 1M", digits=(16, 6))
+    reserved_cost = fields.Float(
+        digits=COST_DIGITS,
+        help="Cost set aside by a hard budget while the call runs (company currency).",
+    )
+    reserved_tokens = fields.Integer()
     price_missing = fields.Boolean(
         index=True, help="No price was found for this model at the request date."
     )
@@ -173,7 +185,7 @@ class AiUsageLog(models.Model):
     # Every call writes twice (its start, then its end), so these two writes
     # are single SQL statements built with the fields' own conversions.
     # ------------------------------------------------------------------
-    def _in_own_transaction(self, operation, write_ahead=False):
+    def _in_own_transaction(self, operation, write_ahead=False, read_committed=False):
         """Run ``operation(log_model)`` in a new cursor that is committed on
         return; ``log_model`` is a superuser ai.usage.log in that cursor.
 
@@ -181,8 +193,14 @@ class AiUsageLog(models.Model):
         durable by the synchronous commit that finishes the call, so its own
         commit need not wait for the disk. Other transactions see it at once;
         only a crash of PostgreSQL itself within a fraction of a second could
-        lose it, and then the end of the call records the call anew."""
+        lose it, and then the end of the call records the call anew.
+
+        ``read_committed``: each statement sees what others committed before
+        it, even after waiting for a lock (limit checks need that; Odoo's
+        REPEATABLE READ would keep the snapshot taken before the wait)."""
         with self.env.registry.cursor() as cr:
+            if read_committed and not self.env.registry.in_test_mode():
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             if write_ahead:
                 cr.execute("SET LOCAL synchronous_commit TO OFF")
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
@@ -313,7 +331,7 @@ class AiUsageLog(models.Model):
         }
 
     @api.model
-    def create_usage_log(self, service=None, **values):
+    def create_usage_log(self, service=None, limits=None, **values):
         """Record a call about to be made (status processing by default) in
         its own committed transaction and return it.
 
@@ -321,14 +339,98 @@ class AiUsageLog(models.Model):
         ``location_id``, ``message_id``, ``contact_id``, ``conversation_id``,
         ``partner_id``, ``metadata``, ``status``...). Missing attribution is
         recorded as ``unknown``. Finish the log with update_success() or
-        update_failure()."""
+        update_failure().
+
+        ``limits`` (from ai.service._call_limits): the rate limit and hard
+        budgets to enforce; a call they refuse is logged as rate limited or
+        blocked and AiCallRefused is raised."""
         service = service or self.env["ai.service"]._get_service()
         vals = self._prepare_log_vals(service, **values)
-        log_id = self._in_own_transaction(
-            lambda logs: logs._sql_insert(vals),
+        limits = limits if vals["status"] == "processing" else None
+        log_id, refusal = self._in_own_transaction(
+            lambda logs: logs._start_call(vals, limits),
             write_ahead=vals["status"] == "processing",
+            read_committed=bool(limits),
         )
+        if refusal:
+            raise AiCallRefused(refusal)
         return self.browse(log_id)
+
+    @api.model
+    def _start_call(self, vals, limits):
+        """Insert the call's log, unless a limit refuses it: then log the
+        refusal. Return (log id, refusal message or None)."""
+        refusal = None
+        if limits:
+            vals = dict(
+                vals,
+                reserved_cost=limits["reserved_cost"],
+                reserved_tokens=limits["reserved_tokens"],
+            )
+            status, error_code, refusal = self._check_limits(vals, limits) or (
+                None,
+                None,
+                None,
+            )
+            if refusal:
+                vals.update(
+                    status=status,
+                    error_code=error_code,
+                    error_message=refusal,
+                    usage_state="missing",
+                    reserved_cost=0,
+                    reserved_tokens=0,
+                    response_time=vals["request_time"],
+                    duration_ms=0,
+                )
+        return self._sql_insert(vals), refusal
+
+    @api.model
+    def _check_limits(self, vals, limits):
+        """(status, error code, message) of a refusal, or None. Takes locks
+        held until the log is committed, so that concurrent calls are
+        checked one after the other, each seeing the others' reservations."""
+        cr = self.env.cr
+        if limits["rate_limit"]:
+            cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [
+                    RATE_LIMIT_LOCK,
+                    (vals["service_id"] * 1_000_003 + vals["user_id"]) % 2**31,
+                ],
+            )
+            cr.execute(
+                """
+                SELECT count(*) FROM ai_usage_log
+                 WHERE service_id = %s AND user_id = %s
+                   AND status NOT IN ('blocked', 'rate_limited')
+                   AND request_time > %s
+                """,
+                [
+                    vals["service_id"],
+                    vals["user_id"],
+                    vals["request_time"] - timedelta(minutes=1),
+                ],
+            )
+            if cr.fetchone()[0] >= limits["rate_limit"]:
+                return (
+                    "rate_limited",
+                    "rate_limited",
+                    self.env._(
+                        "Rate limit reached: %(limit)s calls per minute per user on "
+                        "this service.",
+                        limit=limits["rate_limit"],
+                    ),
+                )
+        if limits["budget_ids"]:
+            cr.execute(
+                "SELECT id FROM ai_usage_budget WHERE id IN %s ORDER BY id FOR UPDATE",
+                [tuple(limits["budget_ids"])],
+            )
+            for budget in self.env["ai.usage.budget"].browse(limits["budget_ids"]):
+                if refusal := budget._refusal():
+                    return "blocked", "budget_exceeded", refusal
+        return None
 
     @api.model
     def _usage_vals(self, usage, model_name, facts):
@@ -380,7 +482,13 @@ class AiUsageLog(models.Model):
             if facts["request_time"]
             else 0
         )
-        return {"response_time": now, "duration_ms": max(int(duration), 0)}
+        # the real cost replaces what a budget reserved
+        return {
+            "response_time": now,
+            "duration_ms": max(int(duration), 0),
+            "reserved_cost": 0,
+            "reserved_tokens": 0,
+        }
 
     def update_success(self, result, expect_usage=True, **extra):
         """Finish the log from an OpenAI result (a dict, a requests.Response
@@ -498,6 +606,8 @@ class AiUsageLog(models.Model):
                SET status = 'failed',
                    error_code = 'interrupted',
                    error_rate = 100,
+                   reserved_cost = 0,
+                   reserved_tokens = 0,
                    error_message = 'The call never finished: the worker stopped '
                                    'or lost the connection.',
                    usage_state = COALESCE(log.usage_state, 'missing'),

@@ -9,3 +9,4 @@ from . import test_streaming
 from . import test_reports
 from . import test_controllers
 from . import test_openai_client
+from . import test_budgets

@@ -511,7 +511,9 @@ class TestMakeOpenaiApiCall(AiUsageCase):
     def test_a_lost_start_row_is_recorded_whole_at_the_end(self):
         lost = self.Log.browse(10**9)
         with (
-            patch.object(type(self.service), "_open_log", lambda service, values: lost),
+            patch.object(
+                type(self.service), "_open_log", lambda service, values, body=None: lost
+            ),
             self.assertLogs("odoo.addons.ai_usage_log", level="WARNING") as server_log,
         ):
             self.call(message_id="lost-start")

@@ -1,0 +1,333 @@
+import logging
+from datetime import datetime, timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+ALERT_TYPES = [
+    ("error_rate", "Error Rate"),
+    ("budget", "Budget"),
+    ("token_spike", "Token Spike"),
+    ("key_failure", "Key Validation Failed"),
+]
+# System parameters (Settings > Technical > System Parameters) and defaults
+PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
+PARAM_MIN_CALLS = ("ai_usage_log.alert_min_calls", 10)
+PARAM_SPIKE_FACTOR = ("ai_usage_log.alert_token_spike_factor", 3.0)
+PARAM_RETENTION_DAYS = ("ai_usage_log.retention_days", 0)
+KEY_FAILURE_CODES = ("invalid_api_key", "http_401", "insufficient_quota")
+
+
+class AiUsageAlert(models.Model):
+    """One incident (an error rate over threshold, a budget threshold
+    crossed, a token spike, failed key validations), told once to the AI
+    administrators: an activity each and an email, linking to its logs."""
+
+    _name = "ai.usage.alert"
+    _description = "AI Usage Alert"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "create_date desc, id desc"
+
+    name = fields.Char(required=True)
+    alert_type = fields.Selection(ALERT_TYPES, required=True, index=True)
+    incident_key = fields.Char(required=True, readonly=True, index=True, copy=False)
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    service_id = fields.Many2one("ai.service", ondelete="cascade")
+    budget_id = fields.Many2one("ai.usage.budget", ondelete="cascade")
+    message = fields.Text(required=True)
+    log_domain = fields.Json(help="The logs behind the incident.")
+
+    _sql_constraints = [
+        ("incident_key_unique", "UNIQUE(incident_key)", "An incident is told once."),
+    ]
+
+    def action_view_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ai_usage_log.action_ai_usage_log"
+        )
+        action.update(domain=self.log_domain or [], context={}, name=self.name)
+        return action
+
+    # ------------------------------------------------------------------
+    # Scheduled actions
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_check_alerts(self):
+        """Look for incidents; tell each new one."""
+        now = fields.Datetime.now()
+        incidents = (
+            self._error_rate_incidents(now)
+            + self._budget_incidents()
+            + self._token_spike_incidents(now)
+            + self._key_failure_incidents(now)
+        )
+        known = set(
+            self.search(
+                [("incident_key", "in", [i["incident_key"] for i in incidents])]
+            ).mapped("incident_key")
+        )
+        created = self.browse()
+        for incident in incidents:
+            if incident["incident_key"] in known:
+                continue
+            known.add(incident["incident_key"])
+            created |= self.create(incident)
+        for alert in created:
+            alert._notify_admins()
+        return created
+
+    def _notify_admins(self):
+        self.ensure_one()
+        admins = self.env.ref("ai_usage_log.group_ai_usage_admin").users.filtered(
+            lambda user: (
+                not user.share and self.company_id in user.company_ids and user.active
+            )
+        )
+        url = f"/odoo/ai.usage.alert/{self.id}"
+        body = Markup("<p>%s</p><p><a href='%s'>%s</a></p>") % (
+            self.message,
+            url,
+            self.env._("See the alert and its logs"),
+        )
+        self.message_post(
+            body=body,
+            subject=self.name,
+            partner_ids=admins.partner_id.ids,
+            subtype_xmlid="mail.mt_comment",
+            message_type="comment",
+        )
+        for admin in admins:
+            self.activity_schedule(
+                "mail.mail_activity_data_warning",
+                user_id=admin.id,
+                summary=self.name,
+                note=self.message,
+            )
+        _logger.warning("ai_usage_log alert: %s", self.message)
+
+    @api.model
+    def _param(self, param):
+        key, default = param
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
+        try:
+            return type(default)(value) if value not in (None, False, "") else default
+        except ValueError:
+            _logger.warning(
+                "ai_usage_log: system parameter %s=%r is not a number; using %s",
+                key,
+                value,
+                default,
+            )
+            return default
+
+    @api.model
+    def _error_rate_incidents(self, now):
+        threshold = self._param(PARAM_ERROR_RATE)
+        min_calls = self._param(PARAM_MIN_CALLS)
+        incidents = []
+        logs = self.env["ai.usage.log"].sudo()
+        for window, start, stamp in (
+            ("hour", now - timedelta(hours=1), now.strftime("%Y-%m-%dT%H")),
+            ("day", now - timedelta(days=1), now.strftime("%Y-%m-%d")),
+        ):
+            domain = [
+                ("request_time", ">=", start),
+                ("status", "in", ("success", "failed")),
+            ]
+            for service, calls, rate in logs._read_group(
+                domain, ["service_id"], ["__count", "error_rate:avg"]
+            ):
+                if calls < min_calls or rate <= threshold:
+                    continue
+                incidents.append(
+                    {
+                        "alert_type": "error_rate",
+                        "incident_key": f"error_rate:{service.id}:{window}:{stamp}",
+                        "name": self.env._(
+                            "%(service)s: %(rate).1f%% of calls failed",
+                            service=service.name,
+                            rate=rate,
+                        ),
+                        "message": self.env._(
+                            "%(rate).1f%% of the %(calls)s calls of %(service)s "
+                            "failed in the last %(window)s "
+                            "(alert threshold: %(threshold)s%%).",
+                            rate=rate,
+                            calls=calls,
+                            service=service.name,
+                            window=window,
+                            threshold=threshold,
+                        ),
+                        "company_id": service.company_id.id,
+                        "service_id": service.id,
+                        "log_domain": _jsonable(
+                            domain
+                            + [
+                                ("service_id", "=", service.id),
+                                ("status", "=", "failed"),
+                            ]
+                        ),
+                    }
+                )
+        return incidents
+
+    @api.model
+    def _budget_incidents(self):
+        incidents = []
+        for budget in self.env["ai.usage.budget"].sudo().search([]):
+            cost, tokens = budget._consumption()
+            percent = budget._percent(cost, tokens)
+            level = (
+                "limit"
+                if percent >= 100
+                else "warning"
+                if percent >= budget.warning_percent
+                else None
+            )
+            if not level:
+                continue
+            period = budget._period_start().strftime(
+                "%Y-%m-%d" if budget.period == "daily" else "%Y-%m"
+            )
+            incidents.append(
+                {
+                    "alert_type": "budget",
+                    "incident_key": f"budget:{budget.id}:{period}:{level}",
+                    "name": self.env._(
+                        "Budget %(budget)s at %(percent).0f%%",
+                        budget=budget.name,
+                        percent=percent,
+                    ),
+                    "message": self.env._(
+                        "The budget %(budget)s has used %(percent).1f%% this period: "
+                        "%(cost).4f %(currency)s "
+                        "and %(tokens)s tokens (limits: %(limit_cost)s %(currency)s, "
+                        "%(limit_tokens)s tokens).",
+                        budget=budget.name,
+                        percent=percent,
+                        cost=cost,
+                        currency=budget.currency_id.name,
+                        tokens=tokens,
+                        limit_cost=budget.limit_cost or "-",
+                        limit_tokens=budget.limit_tokens or "-",
+                    ),
+                    "company_id": budget.company_id.id,
+                    "service_id": budget.service_id.id,
+                    "budget_id": budget.id,
+                    "log_domain": _jsonable(budget._log_domain()),
+                }
+            )
+        return incidents
+
+    @api.model
+    def _token_spike_incidents(self, now):
+        factor = self._param(PARAM_SPIKE_FACTOR)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        week_start = today - timedelta(days=7)
+        logs = self.env["ai.usage.log"].sudo()
+        week = dict(
+            logs._read_group(
+                [("request_time", ">=", week_start), ("request_time", "<", today)],
+                ["company_id"],
+                ["total_tokens:sum"],
+            )
+        )
+        incidents = []
+        for company, tokens in logs._read_group(
+            [("request_time", ">=", today)], ["company_id"], ["total_tokens:sum"]
+        ):
+            average = (week.get(company) or 0) / 7
+            if not average or (tokens or 0) <= factor * average:
+                continue
+            incidents.append(
+                {
+                    "alert_type": "token_spike",
+                    "incident_key": f"token_spike:{company.id}:{today.date()}",
+                    "name": self.env._(
+                        "Token spike: %(tokens)s tokens today", tokens=tokens
+                    ),
+                    "message": self.env._(
+                        "%(company)s used %(tokens)s tokens today, over %(factor)s "
+                        "times the daily average "
+                        "of the last 7 days (%(average).0f).",
+                        company=company.name,
+                        tokens=tokens,
+                        factor=factor,
+                        average=average,
+                    ),
+                    "company_id": company.id,
+                    "log_domain": _jsonable(
+                        [("request_time", ">=", today), ("company_id", "=", company.id)]
+                    ),
+                }
+            )
+        return incidents
+
+    @api.model
+    def _key_failure_incidents(self, now):
+        start = now - timedelta(hours=1)
+        hour = now.strftime("%Y-%m-%dT%H")
+        domain = [
+            ("request_time", ">=", start),
+            ("status", "=", "failed"),
+            ("error_code", "in", KEY_FAILURE_CODES),
+        ]
+        incidents = []
+        for service, calls in (
+            self.env["ai.usage.log"]
+            .sudo()
+            ._read_group(domain, ["service_id"], ["__count"])
+        ):
+            incidents.append(
+                {
+                    "alert_type": "key_failure",
+                    "incident_key": f"key_failure:{service.id}:{hour}",
+                    "name": self.env._(
+                        "%(service)s: the API key was refused", service=service.name
+                    ),
+                    "message": self.env._(
+                        "OpenAI refused the key of %(service)s %(calls)s time(s) in "
+                        "the last hour: "
+                        "check the key on the service.",
+                        service=service.name,
+                        calls=calls,
+                    ),
+                    "company_id": service.company_id.id,
+                    "service_id": service.id,
+                    "log_domain": _jsonable(domain + [("service_id", "=", service.id)]),
+                }
+            )
+        return incidents
+
+    @api.model
+    def _cron_delete_old_logs(self):
+        """Delete the logs older than the retention (system parameter
+        ai_usage_log.retention_days; 0, the default, keeps everything)."""
+        days = self._param(PARAM_RETENTION_DAYS)
+        if days <= 0:
+            return 0
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.env.cr.execute(
+            "DELETE FROM ai_usage_log WHERE request_time < %s AND status NOT IN "
+            "('pending', 'processing')",
+            [limit],
+        )
+        deleted = self.env.cr.rowcount
+        self.env["ai.usage.log"].invalidate_model()
+        _logger.info("ai_usage_log: deleted %d logs older than %d days", deleted, days)
+        return deleted
+
+
+def _jsonable(domain):
+    return [
+        (
+            name,
+            operator,
+            fields.Datetime.to_string(value) if isinstance(value, datetime) else value,
+        )
+        for name, operator, value in domain
+    ]

@@ -1,0 +1,204 @@
+from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
+
+UNSETTLED = ("pending", "processing")
+NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent
+
+
+class AiUsageBudget(models.Model):
+    """A daily or monthly limit on AI spending, in money and/or tokens, for
+    a company, one of its services or one user.
+
+    Past its warning threshold the AI administrators are alerted; a hard
+    limit refuses the calls that would start beyond it. Calls in flight
+    count with the cost reserved for them, so concurrent calls cannot all
+    slip under the limit together."""
+
+    _name = "ai.usage.budget"
+    _description = "AI Usage Budget"
+    _order = "company_id, period, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    service_id = fields.Many2one(
+        "ai.service",
+        ondelete="cascade",
+        help="Leave empty for all services of the company.",
+    )
+    user_id = fields.Many2one(
+        "res.users", ondelete="cascade", help="Leave empty for all users."
+    )
+    period = fields.Selection(
+        [("daily", "Daily"), ("monthly", "Monthly")], required=True, default="monthly"
+    )
+    limit_cost = fields.Float(
+        "Cost Limit",
+        digits=(16, 2),
+        help="In the company currency. Zero: no cost limit.",
+    )
+    limit_tokens = fields.Integer("Token Limit", help="Zero: no token limit.")
+    warning_percent = fields.Float("Warning at (%)", default=80.0)
+    hard_limit = fields.Boolean(
+        "Refuse Calls Over the Limit",
+        help="Calls that would start once the limit is reached are refused and "
+        "logged as blocked.",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    spent_cost = fields.Float("Spent", compute="_compute_consumption", digits=(16, 4))
+    spent_tokens = fields.Integer("Tokens Used", compute="_compute_consumption")
+    usage_percent = fields.Float(
+        "Used (%)", compute="_compute_consumption", digits=(5, 1)
+    )
+
+    _sql_constraints = [
+        (
+            "limits_positive",
+            "CHECK(limit_cost >= 0 AND limit_tokens >= 0)",
+            "Limits cannot be negative.",
+        ),
+    ]
+
+    @api.constrains("limit_cost", "limit_tokens", "warning_percent")
+    def _check_limits(self):
+        for budget in self:
+            if not budget.limit_cost and not budget.limit_tokens:
+                raise ValidationError(
+                    self.env._("Set a cost limit, a token limit or both.")
+                )
+            if not 0 < budget.warning_percent <= 100:
+                raise ValidationError(
+                    self.env._("The warning threshold is a percentage from 1 to 100.")
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()  # _hard_budgets
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    @api.depends("period", "limit_cost", "limit_tokens")
+    def _compute_consumption(self):
+        for budget in self:
+            cost, tokens = budget._consumption()
+            budget.spent_cost = cost
+            budget.spent_tokens = tokens
+            budget.usage_percent = budget._percent(cost, tokens)
+
+    def _percent(self, cost, tokens):
+        self.ensure_one()
+        shares = []
+        if self.limit_cost:
+            shares.append(cost / self.limit_cost * 100)
+        if self.limit_tokens:
+            shares.append(tokens / self.limit_tokens * 100)
+        return max(shares, default=0.0)
+
+    def _period_start(self):
+        """Start of the current day or month, UTC."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return day if self.period == "daily" else day.replace(day=1)
+
+    def _consumption(self):
+        """(cost in company currency, tokens) of this period: finished calls
+        at their cost, calls in flight at what was reserved for them."""
+        self.ensure_one()
+        conditions = [
+            tools.SQL("company_id = %s", self.company_id.id),
+            tools.SQL("request_time >= %s", self._period_start()),
+            tools.SQL("status NOT IN %s", NOT_CALLS),
+        ]
+        if self.service_id:
+            conditions.append(tools.SQL("service_id = %s", self.service_id.id))
+        if self.user_id:
+            conditions.append(tools.SQL("user_id = %s", self.user_id.id))
+        self.env.cr.execute(
+            tools.SQL(
+                """
+                SELECT COALESCE(SUM(CASE WHEN status IN %s THEN reserved_cost
+                                         ELSE cost_company END), 0),
+                       COALESCE(SUM(CASE WHEN status IN %s THEN reserved_tokens
+                                         ELSE total_tokens END), 0)
+                  FROM ai_usage_log
+                 WHERE %s
+                """,
+                UNSETTLED,
+                UNSETTLED,
+                tools.SQL(" AND ").join(conditions),
+            )
+        )
+        cost, tokens = self.env.cr.fetchone()
+        return float(cost), int(tokens)
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _hard_budgets(self, company_id):
+        """(id, service id, user id) of the active hard budgets of a company:
+        every call looks them up, so they are cached."""
+        budgets = self.sudo().search(
+            [("company_id", "=", company_id), ("hard_limit", "=", True)]
+        )
+        return tuple((b.id, b.service_id.id, b.user_id.id) for b in budgets)
+
+    @api.model
+    def _applicable_hard_budgets(self, company_id, service_id, user_id):
+        return tuple(
+            budget_id
+            for budget_id, budget_service, budget_user in self._hard_budgets(company_id)
+            if budget_service in (False, service_id) and budget_user in (False, user_id)
+        )
+
+    def _refusal(self):
+        """Why a call may not start under this budget, or None."""
+        self.ensure_one()
+        cost, tokens = self._consumption()
+        if self.limit_cost and cost >= self.limit_cost:
+            return self.env._(
+                "The budget %(budget)s is spent: %(spent).4f of %(limit).2f "
+                "%(currency)s this period.",
+                budget=self.name,
+                spent=cost,
+                limit=self.limit_cost,
+                currency=self.currency_id.name,
+            )
+        if self.limit_tokens and tokens >= self.limit_tokens:
+            return self.env._(
+                "The budget %(budget)s is used up: %(spent)s of %(limit)s tokens "
+                "this period.",
+                budget=self.name,
+                spent=tokens,
+                limit=self.limit_tokens,
+            )
+        return None
+
+    def _log_domain(self):
+        self.ensure_one()
+        domain = [
+            ("company_id", "=", self.company_id.id),
+            ("request_time", ">=", fields.Datetime.to_string(self._period_start())),
+            ("status", "not in", NOT_CALLS),
+        ]
+        if self.service_id:
+            domain.append(("service_id", "=", self.service_id.id))
+        if self.user_id:
+            domain.append(("user_id", "=", self.user_id.id))
+        return domain
+
+    def action_view_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ai_usage_log.action_ai_usage_log"
+        )
+        action.update(domain=self._log_domain(), context={}, name=self.name)
+        return action
