@@ -3,3 +3,4 @@ from . import ai_service
 from . import ai_usage_budget
 from . import ai_usage_alert
 from . import ai_usage_log
+from . import ai_usage_log_daily

@@ -318,6 +318,12 @@ class AiUsageAlert(models.Model):
         )
         deleted = self.env.cr.rowcount
         self.env["ai.usage.log"].invalidate_model()
+        if deleted:
+            daily = self.env["ai.usage.log.daily"]
+            self.env.cr.execute(
+                "DELETE FROM ai_usage_log_daily WHERE day < %s", [limit.date()]
+            )
+            daily._resummarize_days([limit.date()])
         _logger.info("ai_usage_log: deleted %d logs older than %d days", deleted, days)
         return deleted
 

@@ -10,6 +10,7 @@ from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
 from ..tools import prometheus_text
+from .ai_usage_log_daily import DURATION_BUCKETS_MS
 from ..tools.openai_usage import (
     USAGE_FIELDS,
     UsageError,
@@ -164,6 +165,35 @@ class AiUsageLog(models.Model):
                 log.request_time or "",
             )
             log.display_name = " / ".join(str(part) for part in parts)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        logs = super().create(vals_list)
+        logs._resummarize_closed_days(logs.mapped("request_time"))
+        return logs
+
+    def write(self, vals):
+        before = self.mapped("request_time")
+        result = super().write(vals)
+        self._resummarize_closed_days(before + self.mapped("request_time"))
+        return result
+
+    def unlink(self):
+        before = self.mapped("request_time")
+        result = super().unlink()
+        self._resummarize_closed_days(before)
+        return result
+
+    def _resummarize_closed_days(self, request_times):
+        """Keep the daily summary exact when logs of closed days change."""
+        if self.env.context.get("ai_usage_defer_summary"):
+            return
+        daily = self.env["ai.usage.log.daily"]
+        since = daily._live_since()
+        days = {moment.date() for moment in request_times if moment and moment < since}
+        if days:
+            self.flush_model()
+            daily._resummarize_days(days)
 
     @api.depends("status")
     def _compute_error_rate(self):
@@ -383,7 +413,9 @@ class AiUsageLog(models.Model):
                     response_time=vals["request_time"],
                     duration_ms=0,
                 )
-        return self._sql_insert(vals), refusal
+        log_id = self._sql_insert(vals)
+        self._resummarize_closed_days([vals["request_time"]])
+        return log_id, refusal
 
     @api.model
     def _check_limits(self, vals, limits):
@@ -542,6 +574,7 @@ class AiUsageLog(models.Model):
             vals.update(self._usage_vals(usage, model_name, facts))
         vals.update(extra)
         self._sql_update(log_id, vals)
+        self._resummarize_closed_days([facts["request_time"]])
 
     @api.model
     def _apply_failure(self, log_id, error_message, error_code, extra):
@@ -567,6 +600,7 @@ class AiUsageLog(models.Model):
             vals["usage_state"] = "missing"
         vals.update(extra)
         self._sql_update(log_id, vals)
+        self._resummarize_closed_days([facts["request_time"]])
 
     @api.model
     def _service_secrets(self, service_id):
@@ -578,13 +612,17 @@ class AiUsageLog(models.Model):
     def action_recompute_cost(self):
         """Re-price the selected logs with the prices valid at their request
         time, e.g. after a missing price was added or a price corrected."""
+        self.with_context(ai_usage_defer_summary=True)._recompute_cost()
+        self._resummarize_closed_days(self.mapped("request_time"))
+        return True
+
+    def _recompute_cost(self):
         for log in self.filtered(lambda lg: lg.usage_state in ("reported", "partial")):
             usage = {name: log[name] for name in USAGE_FIELDS}
             vals = log._cost_vals(usage, log.response_model or log.model, log._facts())
             log.write(vals)
             if vals["price_missing"]:
                 log._clear_cost()
-        return True
 
     def _clear_cost(self):
         # The ORM writes 0.0 for an empty Float; an unknown cost must stay NULL.
@@ -617,11 +655,13 @@ class AiUsageLog(models.Model):
                AND log.status IN ('pending', 'processing')
                AND log.request_time < (now() AT TIME ZONE 'UTC')
                    - make_interval(secs => COALESCE(service.timeout, 0) + %s)
-         RETURNING log.id
+         RETURNING log.id, log.request_time
             """,
             [INTERRUPTED_MARGIN_SECONDS],
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
+        rows = self.env.cr.fetchall()
+        ids = [row[0] for row in rows]
+        self._resummarize_closed_days([row[1] for row in rows])
         if ids:
             _logger.warning(
                 "ai_usage_log: %d call(s) marked as interrupted: %s", len(ids), ids
@@ -824,87 +864,111 @@ class AiUsageLog(models.Model):
     def get_usage_summary(
         self, granularity="day", service_id=None, date_from=None, date_to=None
     ):
-        """Requests, tokens and cost per day or month (in the user's time
-        zone) of the logs the current user may see, oldest first.
-        ``date_from`` and ``date_to`` are dates, both included."""
+        """Requests, tokens and cost per day or month (UTC) of the logs the
+        current user may see (as the module's record rules say: the allowed
+        companies, and only their own calls for non-administrators), oldest
+        first. ``date_from`` and ``date_to`` are dates, both included."""
         if granularity not in ("day", "month"):
             raise UserError(self.env._("The granularity must be 'day' or 'month'."))
-        domain = []
+        self.check_access("read")
+        self.flush_model()
+        summary_filters = [SQL("company_id IN %s", tuple(self.env.companies.ids))]
+        if not self.env.su and not self.env.user.has_group(
+            "ai_usage_log.group_ai_usage_admin"
+        ):
+            summary_filters.append(SQL("user_id = %s", self.env.uid))
         if service_id:
-            domain.append(("service_id", "=", service_id))
+            summary_filters.append(SQL("service_id = %s", service_id))
+        log_filters = list(summary_filters)
         if date_from:
-            domain.append(("request_time", ">=", self._user_day_start(date_from)))
+            summary_filters.append(SQL("day >= %s", fields.Date.to_date(date_from)))
+            log_filters.append(
+                SQL("request_time >= %s", fields.Datetime.to_datetime(date_from))
+            )
         if date_to:
-            domain.append(("request_time", "<", self._user_day_start(date_to, days=1)))
-        group = f"request_time:{granularity}"
-        rows = self._read_group(
-            domain,
-            [group],
-            [
-                "__count",
-                "input_tokens:sum",
-                "cached_input_tokens:sum",
-                "output_tokens:sum",
-                "reasoning_tokens:sum",
-                "total_tokens:sum",
-                "cost_company:sum",
-                "error_rate:avg",
-            ],
-            order=f"{group} asc",
+            end = fields.Date.to_date(date_to) + timedelta(days=1)
+            summary_filters.append(SQL("day < %s", end))
+            log_filters.append(
+                SQL("request_time < %s", fields.Datetime.to_datetime(end))
+            )
+        source = self.env["ai.usage.log.daily"]._union(
+            SQL(
+                "day, calls, failed, input_tokens, cached_input_tokens, output_tokens,"
+                " reasoning_tokens, total_tokens, cost_company"
+            ),
+            SQL(
+                "request_time::date, 1, (status = 'failed')::int, COALESCE(input_tokens, 0),"
+                " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
+                " COALESCE(reasoning_tokens, 0), COALESCE(total_tokens, 0),"
+                " COALESCE(cost_company, 0)"
+            ),
+            SQL(" AND ").join(summary_filters),
+            SQL(" AND ").join(log_filters),
         )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT date_trunc(%s, day)::date, sum(calls), sum(failed), sum(input_tokens),
+                       sum(cached_input_tokens), sum(output_tokens), sum(reasoning_tokens),
+                       sum(total_tokens), sum(cost_company)
+                  FROM %s AS source
+              GROUP BY 1
+              ORDER BY 1
+                """,
+                granularity,
+                source,
+            )
+        )
+        rows = self.env.cr.fetchall()
         currency = self.env.company.currency_id.name
         return [
             {
-                "period": fields.Date.to_string(period)
+                "period": period.isoformat()
                 if granularity == "day"
                 else period.strftime("%Y-%m"),
-                "requests": count,
-                "input_tokens": input_tokens or 0,
-                "cached_input_tokens": cached or 0,
-                "output_tokens": output or 0,
-                "reasoning_tokens": reasoning or 0,
-                "total_tokens": total or 0,
-                "cost": round(cost or 0.0, 8),
+                "requests": calls,
+                "input_tokens": input_tokens,
+                "cached_input_tokens": cached,
+                "output_tokens": output,
+                "reasoning_tokens": reasoning,
+                "total_tokens": total,
+                "cost": round(float(cost), 8),
                 "currency": currency,
-                "error_rate": round(error_rate or 0.0, 2),
+                "error_rate": round(failed * 100 / calls, 2) if calls else 0.0,
             }
-            for (
-                period,
-                count,
-                input_tokens,
-                cached,
-                output,
-                reasoning,
-                total,
-                cost,
-                error_rate,
-            ) in rows
+            for period, calls, failed, input_tokens, cached, output, reasoning, total, cost in rows
         ]
 
     @api.model
-    def _user_day_start(self, day, days=0):
-        """Midnight of ``day`` (+ ``days``) in the user's time zone, in UTC."""
-        tz = pytz.timezone(self.env.user.tz or "UTC")
-        local = datetime.combine(
-            fields.Date.to_date(day) + timedelta(days=days), datetime.min.time()
-        )
-        return tz.localize(local).astimezone(pytz.UTC).replace(tzinfo=None)
-
-    @api.model
     def _prometheus_metrics(self):
-        """All logs as Prometheus metrics, computed with SQL aggregates."""
+        """All logs as Prometheus metrics, from SQL aggregates over the daily
+        summary and the logs of the days since."""
+        self.flush_model()
+        daily = self.env["ai.usage.log.daily"]
         cr = self.env.cr
+        counts = daily._union(
+            SQL(
+                "service_id, model, request_type, status, calls, input_tokens,"
+                " cached_input_tokens, output_tokens, reasoning_tokens"
+            ),
+            SQL(
+                "service_id, model, request_type, status, 1, COALESCE(input_tokens, 0),"
+                " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
+                " COALESCE(reasoning_tokens, 0)"
+            ),
+        )
         cr.execute(
-            """
-            SELECT service.name, COALESCE(log.model, ''), log.request_type, log.status,
-                   count(*), COALESCE(sum(log.input_tokens), 0),
-                   COALESCE(sum(log.cached_input_tokens), 0),
-                   COALESCE(sum(log.output_tokens), 0),
-                   COALESCE(sum(log.reasoning_tokens), 0)
-              FROM ai_usage_log log
-              JOIN ai_service service ON service.id = log.service_id
-          GROUP BY 1, 2, 3, 4
-            """
+            SQL(
+                """
+                SELECT service.name, COALESCE(source.model, ''), source.request_type,
+                       source.status, sum(calls), sum(input_tokens), sum(cached_input_tokens),
+                       sum(output_tokens), sum(reasoning_tokens)
+                  FROM %s AS source
+                  JOIN ai_service service ON service.id = source.service_id
+              GROUP BY 1, 2, 3, 4
+                """,
+                counts,
+            )
         )
         requests, tokens = [], {}
         for service, model, request_type, status, count, *kinds in cr.fetchall():
@@ -921,15 +985,23 @@ class AiUsageLog(models.Model):
                 tokens[service, model, kind] = (
                     tokens.get((service, model, kind), 0) + value
                 )
+        priced = daily._union(
+            SQL("service_id, model, currency_id, cost"),
+            SQL("service_id, model, currency_id, cost"),
+            SQL("currency_id IS NOT NULL"),
+            SQL("currency_id IS NOT NULL AND cost IS NOT NULL"),
+        )
         cr.execute(
-            """
-            SELECT service.name, COALESCE(log.model, ''), currency.name, sum(log.cost)
-              FROM ai_usage_log log
-              JOIN ai_service service ON service.id = log.service_id
-              JOIN res_currency currency ON currency.id = log.currency_id
-             WHERE log.cost IS NOT NULL
-          GROUP BY 1, 2, 3
-            """
+            SQL(
+                """
+                SELECT service.name, COALESCE(source.model, ''), currency.name, sum(source.cost)
+                  FROM %s AS source
+                  JOIN ai_service service ON service.id = source.service_id
+                  JOIN res_currency currency ON currency.id = source.currency_id
+              GROUP BY 1, 2, 3
+                """,
+                priced,
+            )
         )
         costs = [
             (
@@ -939,22 +1011,32 @@ class AiUsageLog(models.Model):
             )
             for service, model, currency, cost in cr.fetchall()
         ]
-        buckets = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
-        bucket_sql = SQL(", ").join(
-            SQL("count(*) FILTER (WHERE log.duration_ms <= %s)", int(bound * 1000))
-            for bound in buckets
+        buckets = DURATION_BUCKETS_MS
+        finished = SQL("status IN ('success', 'failed') AND duration_ms IS NOT NULL")
+        timings = daily._union(
+            SQL("service_id, finished_calls, duration_ms_sum, duration_buckets"),
+            SQL(
+                "service_id, 1, duration_ms, to_jsonb(ARRAY[%s])",
+                SQL(", ").join(
+                    SQL("(duration_ms <= %s)::int", bound) for bound in buckets
+                ),
+            ),
+            SQL("finished_calls > 0"),
+            finished,
         )
         cr.execute(
             SQL(
                 """
-                SELECT service.name, %s, count(*), COALESCE(sum(log.duration_ms), 0)
-                  FROM ai_usage_log log
-                  JOIN ai_service service ON service.id = log.service_id
-                 WHERE log.status IN ('success', 'failed')
-                   AND log.duration_ms IS NOT NULL
+                SELECT service.name, %s, sum(finished_calls), sum(duration_ms_sum)
+                  FROM %s AS source
+                  JOIN ai_service service ON service.id = source.service_id
               GROUP BY 1
                 """,
-                bucket_sql,
+                SQL(", ").join(
+                    SQL("sum((duration_buckets->>%s)::int)", index)
+                    for index in range(len(buckets))
+                ),
+                timings,
             )
         )
         durations = []
@@ -962,10 +1044,10 @@ class AiUsageLog(models.Model):
             *cumulative, count, total_ms = counts
             for bound, value in zip(buckets, cumulative, strict=True):
                 durations.append(
-                    ("_bucket", {"service": service, "le": str(float(bound))}, value)
+                    ("_bucket", {"service": service, "le": str(bound / 1000)}, value)
                 )
             durations.append(("_bucket", {"service": service, "le": "+Inf"}, count))
-            durations.append(("_sum", {"service": service}, total_ms / 1000))
+            durations.append(("_sum", {"service": service}, float(total_ms) / 1000))
             durations.append(("_count", {"service": service}, count))
         lines = prometheus_text.family(
             "ai_usage_requests_total", "counter", "OpenAI calls logged.", requests

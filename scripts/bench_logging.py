@@ -8,9 +8,8 @@ throughput with 1, 4 and 8 threads.
 Run it through scripts/bench_logging.sh, which prepares the database."""
 
 import argparse
-import importlib.util
 import os
-import statistics
+import sys
 import threading
 import time
 
@@ -19,31 +18,12 @@ import requests
 import odoo
 from odoo import api
 
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_common import load_fake_server, median, percentile, timed
+
 MESSAGES = [
     {"role": "user", "content": "Summarise: the customer wants a delivery on Friday."}
 ]
-
-
-def load_fake_server():
-    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fake_openai.py")
-    spec = importlib.util.spec_from_file_location("fake_openai", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FakeOpenAI()
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def timed(function, repeat):
-    durations = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        durations.append((time.perf_counter() - started) * 1000)
-    return durations
 
 
 def main():
@@ -115,7 +95,7 @@ def main():
             results.setdefault(name, []).extend(timed(function, args.calls // 4))
     caller_cr.close()
 
-    p50 = {name: statistics.median(values) for name, values in results.items()}
+    p50 = {name: median(values) for name, values in results.items()}
     p95 = {name: percentile(values, 0.95) for name, values in results.items()}
     overhead_p50 = p50["logged"] - p50["raw"]
     print(f"calls per measure: {args.calls}")

@@ -10,3 +10,4 @@ from . import test_reports
 from . import test_controllers
 from . import test_openai_client
 from . import test_budgets
+from . import test_summary

@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+SUMMARY_UNTIL_PARAM = "ai_usage_log.summary_until"
+SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
+DURATION_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000)
+
+
+class AiUsageLogDaily(models.Model):
+    """The logs of closed days (UTC), summed by service, company, user,
+    model, request type, status and currency.
+
+    Counters, usage figures and metrics read these rows for the days before
+    ``summary_until`` and the logs themselves from then on, so they stay
+    exact and fast with millions of logs. A day is closed the day after
+    next; a change to a log of a closed day recomputes that day at once."""
+
+    _name = "ai.usage.log.daily"
+    _description = "AI Usage Daily Summary"
+    _log_access = False
+
+    day = fields.Date(required=True, index=True)
+    service_id = fields.Many2one("ai.service", ondelete="cascade", index=True)
+    company_id = fields.Many2one("res.company", ondelete="cascade")
+    user_id = fields.Many2one("res.users", ondelete="set null")
+    model = fields.Char()
+    request_type = fields.Char()
+    status = fields.Char()
+    currency_id = fields.Many2one("res.currency")
+    calls = fields.Integer()
+    failed = fields.Integer()
+    input_tokens = fields.Integer()
+    cached_input_tokens = fields.Integer()
+    output_tokens = fields.Integer()
+    reasoning_tokens = fields.Integer()
+    total_tokens = fields.Integer()
+    cost = fields.Float(digits=(16, 8))
+    cost_company = fields.Float(digits=(16, 8))
+    priced_calls = fields.Integer()
+    finished_calls = fields.Integer(
+        help="Calls with a duration, for the duration histogram."
+    )
+    duration_ms_sum = fields.Float()
+    duration_buckets = fields.Json(
+        help="Finished calls of at most each of DURATION_BUCKETS_MS."
+    )
+    last_request_time = fields.Datetime()
+
+    @api.model
+    def _summary_until(self):
+        """First day (UTC) that is not in the summary."""
+        value = self.env["ir.config_parameter"].sudo().get_param(SUMMARY_UNTIL_PARAM)
+        return fields.Date.to_date(value) if value else None
+
+    @api.model
+    def _live_since(self):
+        """Start (naive UTC datetime) of the logs read directly, not summed."""
+        until = self._summary_until()
+        return (
+            fields.Datetime.to_datetime(until)
+            if until
+            else fields.Datetime.to_datetime("1970-01-01")
+        )
+
+    @api.model
+    def _refresh(self):
+        """Sum the days closed since the last refresh: every day before
+        yesterday (UTC). Run by a scheduled action; cheap when up to date."""
+        target = fields.Date.context_today(self.with_context(tz="UTC")) - timedelta(
+            days=1
+        )
+        until = self._summary_until()
+        if until and until >= target:
+            return 0
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
+        start = until or fields.Date.to_date("1970-01-01")
+        count = self._summarize(start, target)
+        self.env["ir.config_parameter"].sudo().set_param(
+            SUMMARY_UNTIL_PARAM, fields.Date.to_string(target)
+        )
+        return count
+
+    @api.model
+    def _resummarize_days(self, days):
+        """Recompute the summary of the given days, if they are closed."""
+        until = self._summary_until()
+        days = sorted({day for day in days if until and day < until})
+        for day in days:
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
+            self._summarize(day, day + timedelta(days=1))
+        return days
+
+    @api.model
+    def _summarize(self, start, end):
+        """Replace the summary rows of the days in [start, end)."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "DELETE FROM ai_usage_log_daily WHERE day >= %s AND day < %s",
+                start,
+                end,
+            )
+        )
+        cr.execute(
+            SQL(
+                """
+                INSERT INTO ai_usage_log_daily (
+                    day, service_id, company_id, user_id, model, request_type, status,
+                    currency_id, calls, failed, input_tokens, cached_input_tokens,
+                    output_tokens, reasoning_tokens, total_tokens, cost, cost_company,
+                    priced_calls, finished_calls, duration_ms_sum, duration_buckets,
+                    last_request_time)
+                SELECT request_time::date, service_id, company_id, user_id, model,
+                       request_type, status, currency_id, count(*),
+                       count(*) FILTER (WHERE status = 'failed'),
+                       COALESCE(sum(input_tokens), 0), COALESCE(sum(cached_input_tokens), 0),
+                       COALESCE(sum(output_tokens), 0), COALESCE(sum(reasoning_tokens), 0),
+                       COALESCE(sum(total_tokens), 0), COALESCE(sum(cost), 0),
+                       COALESCE(sum(cost_company), 0), count(cost_company),
+                       count(duration_ms) FILTER (WHERE status IN ('success', 'failed')),
+                       COALESCE(sum(duration_ms) FILTER (WHERE status IN ('success', 'failed')), 0),
+                       to_jsonb(ARRAY[%s]), max(request_time)
+                  FROM ai_usage_log
+                 WHERE request_time >= %s AND request_time < %s
+              GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+                """,
+                SQL(", ").join(
+                    SQL(
+                        "count(*) FILTER (WHERE duration_ms <= %s"
+                        " AND status IN ('success', 'failed'))",
+                        bound,
+                    )
+                    for bound in DURATION_BUCKETS_MS
+                ),
+                fields.Datetime.to_datetime(start),
+                fields.Datetime.to_datetime(end),
+            )
+        )
+        count = cr.rowcount
+        self.invalidate_model()
+        return count
+
+    @api.model
+    def _union(self, summary_columns, log_columns, summary_where=None, log_where=None):
+        """SQL of the summary rows before summary_until and the logs since,
+        as one row source with the same columns."""
+        since = self._live_since()
+        summary_conditions = [SQL("day < %s", since.date())] + (
+            [summary_where] if summary_where else []
+        )
+        log_conditions = [SQL("request_time >= %s", since)] + (
+            [log_where] if log_where else []
+        )
+        return SQL(
+            "(SELECT %s FROM ai_usage_log_daily WHERE %s UNION ALL SELECT %s FROM ai_usage_log WHERE %s)",
+            summary_columns,
+            SQL(" AND ").join(summary_conditions),
+            log_columns,
+            SQL(" AND ").join(log_conditions),
+        )

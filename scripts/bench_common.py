@@ -1,0 +1,34 @@
+"""Helpers shared by the benchmark scripts."""
+
+import importlib.util
+import os
+import statistics
+import time
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def timed(function, repeat):
+    """Durations of ``repeat`` runs of ``function``, in ms."""
+    durations = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        durations.append((time.perf_counter() - started) * 1000)
+    return durations
+
+
+def load_fake_server():
+    """The fake OpenAI server of the tests, started."""
+    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fake_openai.py")
+    spec = importlib.util.spec_from_file_location("fake_openai", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FakeOpenAI()

@@ -1,0 +1,143 @@
+from datetime import timedelta
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from odoo import fields
+
+from .common import AiUsageCase
+from .fake_openai import chat_completion, chat_usage
+
+
+class TestDailySummary(AiUsageCase):
+    """Counters, usage figures and metrics read closed days from the daily
+    summary: they must stay equal to the logs whatever changes."""
+
+    def setUp(self):
+        super().setUp()
+        now = fields.Datetime.now()
+        self.old_logs = self.env["ai.usage.log"]
+        for days, tokens, status in (
+            (12, 100, "success"),
+            (12, 50, "failed"),
+            (5, 70, "success"),
+            (0, 9, "success"),
+        ):
+            self.old_logs |= self.env["ai.usage.log"].create(
+                {
+                    "service_id": self.service.id,
+                    "status": status,
+                    "model": "gpt-4.1",
+                    "request_type": "call_summary",
+                    "total_tokens": tokens,
+                    "input_tokens": tokens,
+                    "cost_company": tokens / 1000,
+                    "cost": tokens / 1000,
+                    "currency_id": self.env.ref("base.USD").id,
+                    "request_time": now - timedelta(days=days),
+                    "duration_ms": 1200,
+                }
+            )
+        self.daily = self.env["ai.usage.log.daily"]
+        self.daily._refresh()
+        self.assertTrue(self.daily.search_count([]), "closed days are summed")
+
+    def assertMatchesLogs(self):
+        self.env.flush_all()
+        self.env.invalidate_all()
+        logs = self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])
+        service = self.service
+        self.assertEqual(service.usage_count, len(logs))
+        self.assertEqual(
+            service.error_count, len(logs.filtered(lambda log: log.status == "failed"))
+        )
+        self.assertEqual(service.total_tokens, sum(logs.mapped("total_tokens")))
+        self.assertAlmostEqual(
+            service.total_cost, sum(logs.mapped("cost_company")), places=8
+        )
+        self.assertEqual(service.last_used, max(logs.mapped("request_time")))
+        by_day = {}
+        for log in logs:
+            day = log.request_time.date().isoformat()
+            by_day[day] = by_day.get(day, 0) + log.total_tokens
+        usage = self.env["ai.usage.log"].get_usage_summary(
+            "day", service_id=self.service.id
+        )
+        self.assertEqual({row["period"]: row["total_tokens"] for row in usage}, by_day)
+        families = {
+            f.name: f
+            for f in text_string_to_metric_families(
+                self.env["ai.usage.log"]._prometheus_metrics()
+            )
+        }
+        calls = sum(
+            sample.value
+            for sample in families["ai_usage_requests"].samples
+            if sample.labels.get("service") == self.service.name
+            and sample.name.endswith("_total")
+        )
+        self.assertEqual(calls, len(logs))
+        durations = [
+            sample.value
+            for sample in families["ai_usage_request_duration_seconds"].samples
+            if sample.name.endswith("_count")
+            and sample.labels["service"] == self.service.name
+        ]
+        self.assertEqual(durations, [len(logs.filtered(lambda log: log.duration_ms))])
+
+    def test_counters_and_figures_equal_the_logs(self):
+        self.assertMatchesLogs()
+
+    def test_changes_to_closed_days(self):
+        old = self.old_logs[0]
+        old.total_tokens = 1000  # an administrator's correction
+        self.assertMatchesLogs()
+        old.request_time = old.request_time - timedelta(
+            days=3
+        )  # moved to another closed day
+        self.assertMatchesLogs()
+        self.old_logs[1].unlink()
+        self.assertMatchesLogs()
+
+    def test_recompute_cost_of_closed_days(self):
+        self.old_logs[2].write(
+            {"usage_state": "reported", "response_model": "gpt-4.1", "cost_company": 0}
+        )
+        self.old_logs[2].action_recompute_cost()
+        self.assertGreater(self.old_logs[2].cost_company, 0)
+        self.assertMatchesLogs()
+
+    def test_a_call_of_a_closed_day_finishing_late(self):
+        started = fields.Datetime.now() - timedelta(days=4)
+        log = self.Log.create_usage_log(
+            service=self.service, model="gpt-4o-mini", request_time=started
+        )
+        self.assertMatchesLogs()
+        log.update_success(chat_completion("gpt-4o-mini", chat_usage(300, 30)))
+        self.assertEqual(log.total_tokens, 330)
+        self.assertMatchesLogs()
+
+    def test_interrupted_and_retention(self):
+        stuck = self.Log.create_usage_log(
+            service=self.service,
+            model="gpt-4o-mini",
+            request_time=fields.Datetime.now() - timedelta(days=6),
+        )
+        self.Log._cron_mark_interrupted()
+        self.assertEqual(stuck.status, "failed")
+        self.assertMatchesLogs()
+        self.env["ir.config_parameter"].set_param("ai_usage_log.retention_days", "8")
+        self.env["ai.usage.alert"]._cron_delete_old_logs()
+        self.assertFalse(self.old_logs[0].exists())
+        self.assertMatchesLogs()
+
+    def test_refresh_is_idempotent(self):
+        before = self.daily.search_read(
+            [], ["day", "calls", "total_tokens"], order="day, id"
+        )
+        self.assertEqual(self.daily._refresh(), 0, "nothing new to sum")
+        self.assertEqual(
+            self.daily.search_read(
+                [], ["day", "calls", "total_tokens"], order="day, id"
+            ),
+            before,
+        )
