@@ -191,10 +191,12 @@ class AiService(models.Model):
             ids = tuple(self.ids)
             source = self.env["ai.usage.log.daily"]._union(
                 SQL(
-                    "service_id, calls, failed, total_tokens, cost_company, last_request_time"
+                    "service_id, calls, failed, total_tokens, cost_company,"
+                    " last_request_time"
                 ),
                 SQL(
-                    "service_id, 1, (status = 'failed')::int, COALESCE(total_tokens, 0),"
+                    "service_id, 1, (status = 'failed')::int,"
+                    " COALESCE(total_tokens, 0),"
                     " COALESCE(cost_company, 0), request_time"
                 ),
                 SQL("service_id IN %s", ids),

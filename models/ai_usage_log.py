@@ -10,7 +10,6 @@ from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
 from ..tools import prometheus_text
-from .ai_usage_log_daily import DURATION_BUCKETS_MS
 from ..tools.openai_usage import (
     USAGE_FIELDS,
     UsageError,
@@ -20,6 +19,7 @@ from ..tools.openai_usage import (
     redact_secrets,
     to_payload,
 )
+from .ai_usage_log_daily import DURATION_BUCKETS_MS
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_i
 # Added to a service's timeout before a call still "processing" is declared lost.
 INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
+# GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
+BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
 RATE_LIMIT_LOCK = 20251118  # namespace of the rate limit's advisory locks
 
 
@@ -62,13 +64,16 @@ class AiUsageLog(models.Model):
     _description = "AI Usage Log"
     _order = "request_time desc, id desc"
 
+    # Indexes: every one costs each of the two writes of every call, so only
+    # what queries use: time (lists, periods, the live part of the summary),
+    # service, user and company (counters, record rules), the message id
+    # (integrations look a call up by it). Char ids are searched with ilike,
+    # which a btree index does not serve.
     service_id = fields.Many2one(
         "ai.service", required=True, ondelete="restrict", index=True
     )
-    request_type = fields.Selection(
-        REQUEST_TYPES, required=True, default="other", index=True
-    )
-    status = fields.Selection(STATUSES, required=True, default="pending", index=True)
+    request_type = fields.Selection(REQUEST_TYPES, required=True, default="other")
+    status = fields.Selection(STATUSES, required=True, default="pending")
     error_rate = fields.Float(
         "Error Rate (%)",
         compute="_compute_error_rate",
@@ -78,7 +83,7 @@ class AiUsageLog(models.Model):
         help="100 for a failed call, 0 otherwise: its average is the error rate.",
     )
     endpoint = fields.Char()
-    model = fields.Char("Requested Model", index=True)
+    model = fields.Char("Requested Model")
     response_model = fields.Char(
         help="The model the response names, e.g. a dated snapshot."
     )
@@ -117,7 +122,7 @@ class AiUsageLog(models.Model):
     )
     reserved_tokens = fields.Integer()
     price_missing = fields.Boolean(
-        index=True, help="No price was found for this model at the request date."
+        help="No price was found for this model at the request date."
     )
 
     request_time = fields.Datetime(
@@ -133,24 +138,24 @@ class AiUsageLog(models.Model):
         help="Attempts made after the first one (429 and 5xx are retried)."
     )
     http_status = fields.Integer("HTTP Status", aggregator=False)
-    error_code = fields.Char(index=True)
+    error_code = fields.Char()
     error_message = fields.Text()
-    response_id = fields.Char(index=True)
+    response_id = fields.Char()
     system_fingerprint = fields.Char()
     finish_reason = fields.Char()
     response_length = fields.Integer(help="Characters of generated text.")
 
-    location_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
+    location_id = fields.Char(default=UNKNOWN_ATTRIBUTION)
     message_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
-    contact_id = fields.Char("Contact Ref", index=True, default=UNKNOWN_ATTRIBUTION)
-    conversation_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
+    contact_id = fields.Char("Contact Ref", default=UNKNOWN_ATTRIBUTION)
+    conversation_id = fields.Char(default=UNKNOWN_ATTRIBUTION)
     user_id = fields.Many2one(
         "res.users", default=lambda self: self.env.uid, index=True
     )
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
-    partner_id = fields.Many2one("res.partner", "Contact", index=True)
+    partner_id = fields.Many2one("res.partner", "Contact", index="btree_not_null")
     metadata = fields.Json(help="Extra billing dimensions given by the caller.")
     metadata_text = fields.Text(
         "Metadata (formatted)", compute="_compute_metadata_text"
@@ -897,7 +902,8 @@ class AiUsageLog(models.Model):
                 " reasoning_tokens, total_tokens, cost_company"
             ),
             SQL(
-                "request_time::date, 1, (status = 'failed')::int, COALESCE(input_tokens, 0),"
+                "request_time::date, 1, (status = 'failed')::int,"
+                " COALESCE(input_tokens, 0),"
                 " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
                 " COALESCE(reasoning_tokens, 0), COALESCE(total_tokens, 0),"
                 " COALESCE(cost_company, 0)"
@@ -908,9 +914,9 @@ class AiUsageLog(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT date_trunc(%s, day)::date, sum(calls), sum(failed), sum(input_tokens),
-                       sum(cached_input_tokens), sum(output_tokens), sum(reasoning_tokens),
-                       sum(total_tokens), sum(cost_company)
+                SELECT date_trunc(%s, day)::date, sum(calls), sum(failed),
+                       sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
+                       sum(reasoning_tokens), sum(total_tokens), sum(cost_company)
                   FROM %s AS source
               GROUP BY 1
               ORDER BY 1
@@ -936,119 +942,103 @@ class AiUsageLog(models.Model):
                 "currency": currency,
                 "error_rate": round(failed * 100 / calls, 2) if calls else 0.0,
             }
-            for period, calls, failed, input_tokens, cached, output, reasoning, total, cost in rows
+            for (
+                period,
+                calls,
+                failed,
+                input_tokens,
+                cached,
+                output,
+                reasoning,
+                total,
+                cost,
+            ) in rows
         ]
 
     @api.model
     def _prometheus_metrics(self):
-        """All logs as Prometheus metrics, from SQL aggregates over the daily
-        summary and the logs of the days since."""
+        """All logs as Prometheus metrics: one SQL pass over the daily summary
+        and the logs of the days since, grouped three ways at once."""
         self.flush_model()
-        daily = self.env["ai.usage.log.daily"]
-        cr = self.env.cr
-        counts = daily._union(
-            SQL(
-                "service_id, model, request_type, status, calls, input_tokens,"
-                " cached_input_tokens, output_tokens, reasoning_tokens"
-            ),
-            SQL(
-                "service_id, model, request_type, status, 1, COALESCE(input_tokens, 0),"
-                " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
-                " COALESCE(reasoning_tokens, 0)"
-            ),
-        )
-        cr.execute(
-            SQL(
-                """
-                SELECT service.name, COALESCE(source.model, ''), source.request_type,
-                       source.status, sum(calls), sum(input_tokens), sum(cached_input_tokens),
-                       sum(output_tokens), sum(reasoning_tokens)
-                  FROM %s AS source
-                  JOIN ai_service service ON service.id = source.service_id
-              GROUP BY 1, 2, 3, 4
-                """,
-                counts,
-            )
-        )
-        requests, tokens = [], {}
-        for service, model, request_type, status, count, *kinds in cr.fetchall():
-            labels = {
-                "service": service,
-                "model": model,
-                "request_type": request_type,
-                "status": status,
-            }
-            requests.append(("", labels, count))
-            for kind, value in zip(
-                ("input", "cached", "output", "reasoning"), kinds, strict=True
-            ):
-                tokens[service, model, kind] = (
-                    tokens.get((service, model, kind), 0) + value
-                )
-        priced = daily._union(
-            SQL("service_id, model, currency_id, cost"),
-            SQL("service_id, model, currency_id, cost"),
-            SQL("currency_id IS NOT NULL"),
-            SQL("currency_id IS NOT NULL AND cost IS NOT NULL"),
-        )
-        cr.execute(
-            SQL(
-                """
-                SELECT service.name, COALESCE(source.model, ''), currency.name, sum(source.cost)
-                  FROM %s AS source
-                  JOIN ai_service service ON service.id = source.service_id
-                  JOIN res_currency currency ON currency.id = source.currency_id
-              GROUP BY 1, 2, 3
-                """,
-                priced,
-            )
-        )
-        costs = [
-            (
-                "",
-                {"service": service, "model": model, "currency": currency},
-                float(cost),
-            )
-            for service, model, currency, cost in cr.fetchall()
-        ]
-        buckets = DURATION_BUCKETS_MS
+        bucket_columns = [f"duration_le_{bound}" for bound in DURATION_BUCKETS_MS]
         finished = SQL("status IN ('success', 'failed') AND duration_ms IS NOT NULL")
-        timings = daily._union(
-            SQL("service_id, finished_calls, duration_ms_sum, duration_buckets"),
+        source = self.env["ai.usage.log.daily"]._union(
             SQL(
-                "service_id, 1, duration_ms, to_jsonb(ARRAY[%s])",
+                "service_id, model, request_type, status, currency_id, calls,"
+                " input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,"
+                " cost, priced_calls, finished_calls, duration_ms_sum, %s",
+                SQL(", ").join(SQL.identifier(column) for column in bucket_columns),
+            ),
+            SQL(
+                "service_id, model, request_type, status, currency_id, 1,"
+                " COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),"
+                " COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0),"
+                " COALESCE(cost, 0), (cost IS NOT NULL)::int, (%s)::int,"
+                " CASE WHEN %s THEN duration_ms ELSE 0 END, %s",
+                finished,
+                finished,
                 SQL(", ").join(
-                    SQL("(duration_ms <= %s)::int", bound) for bound in buckets
+                    SQL("(%s AND duration_ms <= %s)::int", finished, bound)
+                    for bound in DURATION_BUCKETS_MS
                 ),
             ),
-            SQL("finished_calls > 0"),
-            finished,
         )
-        cr.execute(
+        self.env.cr.execute(
             SQL(
                 """
-                SELECT service.name, %s, sum(finished_calls), sum(duration_ms_sum)
+                SELECT GROUPING(source.model, source.request_type, source.status,
+                                source.currency_id),
+                       service.name, COALESCE(source.model, ''), source.request_type,
+                       source.status, currency.name, sum(calls), sum(input_tokens),
+                       sum(cached_input_tokens), sum(output_tokens),
+                       sum(reasoning_tokens), sum(cost), sum(priced_calls),
+                       sum(finished_calls), sum(duration_ms_sum), %s
                   FROM %s AS source
                   JOIN ai_service service ON service.id = source.service_id
-              GROUP BY 1
+             LEFT JOIN res_currency currency ON currency.id = source.currency_id
+              GROUP BY GROUPING SETS (
+                       (service.name, source.model, source.request_type, source.status),
+                       (service.name, source.model, source.currency_id, currency.name),
+                       (service.name))
                 """,
                 SQL(", ").join(
-                    SQL("sum((duration_buckets->>%s)::int)", index)
-                    for index in range(len(buckets))
+                    SQL("sum(%s)", SQL.identifier(c)) for c in bucket_columns
                 ),
-                timings,
+                source,
             )
         )
-        durations = []
-        for service, *counts in cr.fetchall():
-            *cumulative, count, total_ms = counts
-            for bound, value in zip(buckets, cumulative, strict=True):
+        requests, tokens, costs, durations = [], {}, [], []
+        for row in self.env.cr.fetchall():
+            grouping, service, model, request_type, status, currency = row[:6]
+            calls, *kinds = row[6:11]
+            cost, priced, finished_calls, duration_ms, *cumulative = row[11:]
+            if grouping == BY_REQUEST:
+                labels = {
+                    "service": service,
+                    "model": model,
+                    "request_type": request_type,
+                    "status": status,
+                }
+                requests.append(("", labels, calls))
+                for kind, value in zip(
+                    ("input", "cached", "output", "reasoning"), kinds, strict=True
+                ):
+                    key = (service, model, kind)
+                    tokens[key] = tokens.get(key, 0) + value
+            elif grouping == BY_CURRENCY and currency and priced:
+                labels = {"service": service, "model": model, "currency": currency}
+                costs.append(("", labels, float(cost)))
+            elif grouping == BY_SERVICE and finished_calls:
+                for bound, value in zip(DURATION_BUCKETS_MS, cumulative, strict=True):
+                    labels = {"service": service, "le": str(bound / 1000)}
+                    durations.append(("_bucket", labels, value))
                 durations.append(
-                    ("_bucket", {"service": service, "le": str(bound / 1000)}, value)
+                    ("_bucket", {"service": service, "le": "+Inf"}, finished_calls)
                 )
-            durations.append(("_bucket", {"service": service, "le": "+Inf"}, count))
-            durations.append(("_sum", {"service": service}, float(total_ms) / 1000))
-            durations.append(("_count", {"service": service}, count))
+                durations.append(
+                    ("_sum", {"service": service}, float(duration_ms) / 1000)
+                )
+                durations.append(("_count", {"service": service}, finished_calls))
         lines = prometheus_text.family(
             "ai_usage_requests_total", "counter", "OpenAI calls logged.", requests
         )

@@ -5,7 +5,13 @@ from odoo.tools import SQL
 
 SUMMARY_UNTIL_PARAM = "ai_usage_log.summary_until"
 SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
+FINISHED = ("success", "failed")  # the calls that have a real duration
 DURATION_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000)
+
+
+BUCKET_COLUMNS = SQL(", ").join(
+    SQL.identifier(f"duration_le_{bound}") for bound in DURATION_BUCKETS_MS
+)
 
 
 class AiUsageLogDaily(models.Model):
@@ -43,9 +49,17 @@ class AiUsageLogDaily(models.Model):
         help="Calls with a duration, for the duration histogram."
     )
     duration_ms_sum = fields.Float()
-    duration_buckets = fields.Json(
-        help="Finished calls of at most each of DURATION_BUCKETS_MS."
-    )
+    # finished calls of at most 100 ms, 250 ms... (DURATION_BUCKETS_MS)
+    duration_le_100 = fields.Integer()
+    duration_le_250 = fields.Integer()
+    duration_le_500 = fields.Integer()
+    duration_le_1000 = fields.Integer()
+    duration_le_2500 = fields.Integer()
+    duration_le_5000 = fields.Integer()
+    duration_le_10000 = fields.Integer()
+    duration_le_30000 = fields.Integer()
+    duration_le_60000 = fields.Integer()
+    duration_le_120000 = fields.Integer()
     last_request_time = fields.Datetime()
 
     @api.model
@@ -110,27 +124,34 @@ class AiUsageLogDaily(models.Model):
                     day, service_id, company_id, user_id, model, request_type, status,
                     currency_id, calls, failed, input_tokens, cached_input_tokens,
                     output_tokens, reasoning_tokens, total_tokens, cost, cost_company,
-                    priced_calls, finished_calls, duration_ms_sum, duration_buckets,
+                    priced_calls, finished_calls, duration_ms_sum, %s,
                     last_request_time)
                 SELECT request_time::date, service_id, company_id, user_id, model,
                        request_type, status, currency_id, count(*),
                        count(*) FILTER (WHERE status = 'failed'),
-                       COALESCE(sum(input_tokens), 0), COALESCE(sum(cached_input_tokens), 0),
-                       COALESCE(sum(output_tokens), 0), COALESCE(sum(reasoning_tokens), 0),
-                       COALESCE(sum(total_tokens), 0), COALESCE(sum(cost), 0),
-                       COALESCE(sum(cost_company), 0), count(cost_company),
-                       count(duration_ms) FILTER (WHERE status IN ('success', 'failed')),
-                       COALESCE(sum(duration_ms) FILTER (WHERE status IN ('success', 'failed')), 0),
-                       to_jsonb(ARRAY[%s]), max(request_time)
+                       COALESCE(sum(input_tokens), 0),
+                       COALESCE(sum(cached_input_tokens), 0),
+                       COALESCE(sum(output_tokens), 0),
+                       COALESCE(sum(reasoning_tokens), 0),
+                       COALESCE(sum(total_tokens), 0),
+                       COALESCE(sum(cost), 0),
+                       COALESCE(sum(cost_company), 0),
+                       count(cost_company),
+                       count(duration_ms) FILTER (WHERE status IN %s),
+                       COALESCE(sum(duration_ms) FILTER (WHERE status IN %s), 0),
+                       %s, max(request_time)
                   FROM ai_usage_log
                  WHERE request_time >= %s AND request_time < %s
               GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
                 """,
+                BUCKET_COLUMNS,
+                FINISHED,
+                FINISHED,
                 SQL(", ").join(
                     SQL(
-                        "count(*) FILTER (WHERE duration_ms <= %s"
-                        " AND status IN ('success', 'failed'))",
+                        "count(*) FILTER (WHERE duration_ms <= %s AND status IN %s)",
                         bound,
+                        FINISHED,
                     )
                     for bound in DURATION_BUCKETS_MS
                 ),
@@ -154,7 +175,8 @@ class AiUsageLogDaily(models.Model):
             [log_where] if log_where else []
         )
         return SQL(
-            "(SELECT %s FROM ai_usage_log_daily WHERE %s UNION ALL SELECT %s FROM ai_usage_log WHERE %s)",
+            "(SELECT %s FROM ai_usage_log_daily WHERE %s"
+            " UNION ALL SELECT %s FROM ai_usage_log WHERE %s)",
             summary_columns,
             SQL(" AND ").join(summary_conditions),
             log_columns,

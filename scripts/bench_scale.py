@@ -161,7 +161,8 @@ def measure_reads(registry, service_id, repeat):
         this_month = [("request_time", ">=", fields.Datetime.to_string(month_start))]
         measures = ["total_tokens:sum", "cost_company:sum"]
         list_fields = [
-            "request_time", "service_id", "request_type", "model", "status", "usage_state",
+            "request_time", "service_id", "request_type", "model", "status",
+            "usage_state",
             "price_missing", "input_tokens", "output_tokens", "total_tokens", "cost",
             "duration_ms", "error_code", "user_id",
         ]  # fmt: skip
