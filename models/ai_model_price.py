@@ -9,6 +9,7 @@ class AiModelPrice(models.Model):
     at the log's request time (UTC date)."""
 
     _name = "ai.model.price"
+    _inherit = ["ai.usage.cached.config"]
     _description = "AI Model Price"
     _order = "model_name, service_id, date_from desc, id desc"
 
@@ -79,19 +80,6 @@ class AiModelPrice(models.Model):
             "output": self.output_price,
             "reasoning": self.reasoning_price,
         }
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()  # _find_price_values
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     @api.model
     def _find_price(self, model_name, service, when):

@@ -324,6 +324,7 @@ class AiUsageAlert(models.Model):
                 "DELETE FROM ai_usage_log_daily WHERE day < %s", [limit.date()]
             )
             daily._resummarize_days([limit.date()])
+            self.env["ai.usage.log.total"]._rebuild()
         _logger.info("ai_usage_log: deleted %d logs older than %d days", deleted, days)
         return deleted
 

@@ -15,6 +15,7 @@ class AiUsageBudget(models.Model):
     slip under the limit together."""
 
     _name = "ai.usage.budget"
+    _inherit = ["ai.usage.cached.config"]
     _description = "AI Usage Budget"
     _order = "company_id, period, id"
 
@@ -72,19 +73,6 @@ class AiUsageBudget(models.Model):
                 raise ValidationError(
                     self.env._("The warning threshold is a percentage from 1 to 100.")
                 )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()  # _hard_budgets
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     @api.depends("period", "limit_cost", "limit_tokens")
     def _compute_consumption(self):

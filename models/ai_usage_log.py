@@ -982,6 +982,7 @@ class AiUsageLog(models.Model):
                     for bound in DURATION_BUCKETS_MS
                 ),
             ),
+            table="ai_usage_log_total",
         )
         self.env.cr.execute(
             SQL(

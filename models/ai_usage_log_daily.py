@@ -91,6 +91,7 @@ class AiUsageLogDaily(models.Model):
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
         start = until or fields.Date.to_date("1970-01-01")
         count = self._summarize(start, target)
+        self.env["ai.usage.log.total"]._rebuild()
         self.env["ir.config_parameter"].sudo().set_param(
             SUMMARY_UNTIL_PARAM, fields.Date.to_string(target)
         )
@@ -101,9 +102,11 @@ class AiUsageLogDaily(models.Model):
         """Recompute the summary of the given days, if they are closed."""
         until = self._summary_until()
         days = sorted({day for day in days if until and day < until})
-        for day in days:
+        if days:
             self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
-            self._summarize(day, day + timedelta(days=1))
+            for day in days:
+                self._summarize(day, day + timedelta(days=1))
+            self.env["ai.usage.log.total"]._rebuild()
         return days
 
     @api.model
@@ -164,20 +167,33 @@ class AiUsageLogDaily(models.Model):
         return count
 
     @api.model
-    def _union(self, summary_columns, log_columns, summary_where=None, log_where=None):
+    def _union(
+        self,
+        summary_columns,
+        log_columns,
+        summary_where=None,
+        log_where=None,
+        table=None,
+    ):
         """SQL of the summary rows before summary_until and the logs since,
-        as one row source with the same columns."""
+        as one row source with the same columns. ``table``: the all-time
+        totals (ai_usage_log_total) instead of the days."""
         since = self._live_since()
-        summary_conditions = [SQL("day < %s", since.date())] + (
-            [summary_where] if summary_where else []
-        )
+        if table:
+            summary_from = SQL.identifier(table)
+            summary_conditions = [SQL("TRUE")]
+        else:
+            summary_from = SQL.identifier("ai_usage_log_daily")
+            summary_conditions = [SQL("day < %s", since.date())]
+        summary_conditions += [summary_where] if summary_where else []
         log_conditions = [SQL("request_time >= %s", since)] + (
             [log_where] if log_where else []
         )
         return SQL(
-            "(SELECT %s FROM ai_usage_log_daily WHERE %s"
+            "(SELECT %s FROM %s WHERE %s"
             " UNION ALL SELECT %s FROM ai_usage_log WHERE %s)",
             summary_columns,
+            summary_from,
             SQL(" AND ").join(summary_conditions),
             log_columns,
             SQL(" AND ").join(log_conditions),
