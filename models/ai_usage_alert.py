@@ -12,6 +12,7 @@ ALERT_TYPES = [
     ("budget", "Budget"),
     ("token_spike", "Token Spike"),
     ("key_failure", "Key Validation Failed"),
+    ("price_missing", "Model Without a Price"),
 ]
 # System parameters (Settings > Technical > System Parameters) and defaults
 PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
@@ -64,6 +65,7 @@ class AiUsageAlert(models.Model):
             + self._budget_incidents()
             + self._token_spike_incidents(now)
             + self._key_failure_incidents(now)
+            + self._price_missing_incidents(now)
         )
         known = set(
             self.search(
@@ -299,6 +301,43 @@ class AiUsageAlert(models.Model):
                     "company_id": service.company_id.id,
                     "service_id": service.id,
                     "log_domain": _jsonable(domain + [("service_id", "=", service.id)]),
+                }
+            )
+        return incidents
+
+    @api.model
+    def _price_missing_incidents(self, now):
+        """Models called without a price in the last day: their cost is
+        unknown until an administrator adds one (then Recompute Cost)."""
+        domain = [
+            ("request_time", ">=", now - timedelta(days=1)),
+            ("price_missing", "=", True),
+        ]
+        logs = self.env["ai.usage.log"].sudo()
+        incidents = []
+        for company, model, calls in logs._read_group(
+            domain, ["company_id", "model"], ["__count"]
+        ):
+            incidents.append(
+                {
+                    "alert_type": "price_missing",
+                    "incident_key": f"price_missing:{company.id}:{model}",
+                    "name": self.env._("No price for model %s", model),
+                    "message": self.env._(
+                        "%(calls)s call(s) to %(model)s have no price: their cost is "
+                        "unknown. Add a price under AI Usage > Configuration > Prices, "
+                        "then select the logs and run Recompute Cost.",
+                        calls=calls,
+                        model=model,
+                    ),
+                    "company_id": company.id,
+                    "log_domain": _jsonable(
+                        [
+                            ("price_missing", "=", True),
+                            ("model", "=", model),
+                            ("company_id", "=", company.id),
+                        ]
+                    ),
                 }
             )
         return incidents

@@ -797,8 +797,34 @@ class AiUsageLog(models.Model):
             "currency": {"symbol": currency.symbol, "position": currency.position},
             "periods": periods,
             "top_models": self._dashboard_top(month_domain, "model"),
+            "budgets": self._dashboard_budgets(),
             "top_users": self._dashboard_top(month_domain, "user_id"),
         }
+
+    @api.model
+    def _dashboard_budgets(self):
+        """The active budgets of the current companies, with their use."""
+        budgets = self.env["ai.usage.budget"].search(
+            [("company_id", "in", self.env.companies.ids)]
+        )
+        rows = []
+        for budget in budgets:
+            cost, tokens = budget._consumption()
+            rows.append(
+                {
+                    "name": budget.name,
+                    "period": dict(budget._fields["period"].selection)[budget.period],
+                    "spent": cost,
+                    "limit": budget.limit_cost,
+                    "tokens": tokens,
+                    "limit_tokens": budget.limit_tokens,
+                    "percent": round(budget._percent(cost, tokens), 1),
+                    "warning": budget.warning_percent,
+                    "hard": budget.hard_limit,
+                    "domain": budget._log_domain(),
+                }
+            )
+        return rows
 
     @api.model
     def _dashboard_period_starts(self):

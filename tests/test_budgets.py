@@ -329,3 +329,34 @@ class TestHardLimitUnderConcurrency(CommittedCase):
             )
         self.assertLessEqual(spent, limit + CALL_COST, "overshoot of at most one call")
         self.assertEqual(self.count_logs(status="blocked"), 7)
+
+
+class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
+    def test_models_without_a_price_are_told_once(self):
+        log = spend(self.env, self.service, tokens=10)
+        log.write({"model": "gpt-9-preview", "price_missing": True})
+        alert = (
+            self.env["ai.usage.alert"]
+            ._cron_check_alerts()
+            .filtered(lambda a: a.alert_type == "price_missing")
+        )
+        self.assertEqual(alert.name, "No price for model gpt-9-preview")
+        self.assertEqual(self.env["ai.usage.log"].search(alert.log_domain), log)
+        again = self.env["ai.usage.alert"]._cron_check_alerts()
+        self.assertFalse(again.filtered(lambda a: a.alert_type == "price_missing"))
+
+    def test_dashboard_shows_the_month_against_budgets(self):
+        self.env["ai.usage.budget"].create(
+            {"name": "Support", "company_id": self.company.id, "limit_cost": 4.0}
+        )
+        spend(self.env, self.service, cost=1.0)
+        [budget] = (
+            self.env["ai.usage.log"]
+            .with_user(self.admin)
+            .get_dashboard_data()["budgets"]
+        )
+        self.assertEqual(
+            (budget["name"], budget["percent"], budget["limit"]), ("Support", 25.0, 4.0)
+        )
+        self.assertAlmostEqual(budget["spent"], 1.0)
+        self.assertEqual(len(self.env["ai.usage.log"].search(budget["domain"])), 1)

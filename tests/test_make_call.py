@@ -334,6 +334,16 @@ class TestMakeOpenaiApiCall(AiUsageCase):
             [{"status": "failed", "error_code": "connection_error", "retry_count": 2}],
         )
 
+    def test_tls_failure(self):
+        # TLS spoken to the fake server, which only speaks plain HTTP
+        self.service.api_base_url = self.fake.url.replace("http://", "https://")
+        with self.assertCallFails("ssl_error"):
+            self.call()
+        self.assertRecordValues(
+            self.last_log(),
+            [{"status": "failed", "error_code": "ssl_error", "retry_count": 0}],
+        )
+
     def test_200_without_usage_is_usage_unknown(self):
         body = chat_completion("gpt-4o-mini", None)
         del body["usage"]
