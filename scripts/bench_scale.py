@@ -42,7 +42,7 @@ SELECT s.service_id, s.company_id, u.user_id, r.request_type,
        t.input, t.input / 4, t.output, t.output / 3, t.input + t.output,
        (t.input * 0.4 + t.output * 1.6) / 1000000,
        (t.input * 0.4 + t.output * 1.6) / 1000000,
-       %(usd)s, false, w.at, w.at + (t.duration || ' milliseconds')::interval,
+       %(usd)s, false, w.at, w.at + make_interval(secs => t.duration / 1000.0),
        t.duration,
        CASE WHEN g %% 17 = 0 THEN 429 ELSE 200 END,
        CASE WHEN g %% 17 = 0 THEN 'rate_limit_exceeded' END,
@@ -65,7 +65,7 @@ SELECT s.service_id, s.company_id, u.user_id, r.request_type,
              300 + (g * 15485863) %% 9000 AS duration) t
   CROSS JOIN LATERAL (
       SELECT (now() AT TIME ZONE 'UTC')
-             - ((g::float / %(rows)s) * 365 || ' days')::interval AS at) w
+             - make_interval(secs => g::float / %(rows)s * 365 * 86400) AS at) w
 """
 
 
