@@ -1,4 +1,5 @@
 from . import ai_usage_cached_config
+from . import ai_usage_summed_calls
 from . import ai_model_price
 from . import ai_service
 from . import ai_usage_budget

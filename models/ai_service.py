@@ -462,8 +462,7 @@ class AiService(models.Model):
             location_id=location_id,
             custom_api_key=custom_api_key,
         )
-        choices = payload.get("choices") or [{}]
-        return ((choices[0].get("message") or {}).get("content") or "").strip()
+        return _answer_text(payload)
 
     def analyze_image(
         self,
@@ -523,8 +522,7 @@ class AiService(models.Model):
             request_type="vision_analysis",
             **attribution,
         )
-        choices = payload.get("choices") or [{}]
-        return ((choices[0].get("message") or {}).get("content") or "").strip()
+        return _answer_text(payload)
 
     def openai_client(self, request_type="other", custom_api_key=None, **attribution):
         """An ``openai.OpenAI`` client for this service whose every request
@@ -1104,6 +1102,12 @@ def _pdf_page(env, pdf_base64, page_number):
     output = io.BytesIO()
     writer.write(output)
     return base64.b64encode(output.getvalue()).decode()
+
+
+def _answer_text(payload):
+    """The text of the first choice of a chat completion."""
+    choices = payload.get("choices") or [{}]
+    return ((choices[0].get("message") or {}).get("content") or "").strip()
 
 
 def _valid_usage(payload):

@@ -24,42 +24,16 @@ class AiUsageLogDaily(models.Model):
     next; a change to a log of a closed day recomputes that day at once."""
 
     _name = "ai.usage.log.daily"
+    _inherit = ["ai.usage.summed.calls"]
     _description = "AI Usage Daily Summary"
     _log_access = False
 
     day = fields.Date(required=True, index=True)
-    service_id = fields.Many2one("ai.service", ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", ondelete="cascade")
     user_id = fields.Many2one("res.users", ondelete="set null")
-    model = fields.Char()
-    request_type = fields.Char()
-    status = fields.Char()
-    currency_id = fields.Many2one("res.currency")
-    calls = fields.Integer()
     failed = fields.Integer()
-    input_tokens = fields.Integer()
-    cached_input_tokens = fields.Integer()
-    output_tokens = fields.Integer()
-    reasoning_tokens = fields.Integer()
-    total_tokens = fields.Integer()
-    cost = fields.Float(digits=(16, 8))
-    cost_company = fields.Float(digits=(16, 8))
-    priced_calls = fields.Integer()
-    finished_calls = fields.Integer(
-        help="Calls with a duration, for the duration histogram."
-    )
-    duration_ms_sum = fields.Float()
-    # finished calls of at most 100 ms, 250 ms... (DURATION_BUCKETS_MS)
-    duration_le_100 = fields.Integer()
-    duration_le_250 = fields.Integer()
-    duration_le_500 = fields.Integer()
-    duration_le_1000 = fields.Integer()
-    duration_le_2500 = fields.Integer()
-    duration_le_5000 = fields.Integer()
-    duration_le_10000 = fields.Integer()
-    duration_le_30000 = fields.Integer()
-    duration_le_60000 = fields.Integer()
-    duration_le_120000 = fields.Integer()
+    total_tokens = fields.Float(digits=(20, 0))
+    cost_company = fields.Float(digits=(20, 8))
     last_request_time = fields.Datetime()
 
     @api.model

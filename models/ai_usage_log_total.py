@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import models
 from odoo.tools import SQL
 
 from .ai_usage_log_daily import BUCKET_COLUMNS, DURATION_BUCKETS_MS
@@ -10,33 +10,9 @@ class AiUsageLogTotal(models.Model):
     (with the logs of the days since), a few rows whatever the history."""
 
     _name = "ai.usage.log.total"
+    _inherit = ["ai.usage.summed.calls"]
     _description = "AI Usage All-Time Totals"
     _log_access = False
-
-    service_id = fields.Many2one("ai.service", ondelete="cascade")
-    model = fields.Char()
-    request_type = fields.Char()
-    status = fields.Char()
-    currency_id = fields.Many2one("res.currency")
-    calls = fields.Integer()
-    input_tokens = fields.Float(digits=(20, 0))
-    cached_input_tokens = fields.Float(digits=(20, 0))
-    output_tokens = fields.Float(digits=(20, 0))
-    reasoning_tokens = fields.Float(digits=(20, 0))
-    cost = fields.Float(digits=(20, 8))
-    priced_calls = fields.Integer()
-    finished_calls = fields.Integer()
-    duration_ms_sum = fields.Float()
-    duration_le_100 = fields.Integer()
-    duration_le_250 = fields.Integer()
-    duration_le_500 = fields.Integer()
-    duration_le_1000 = fields.Integer()
-    duration_le_2500 = fields.Integer()
-    duration_le_5000 = fields.Integer()
-    duration_le_10000 = fields.Integer()
-    duration_le_30000 = fields.Integer()
-    duration_le_60000 = fields.Integer()
-    duration_le_120000 = fields.Integer()
 
     def _rebuild(self):
         """Add the daily summary up again, after it changed."""
