@@ -446,23 +446,17 @@ class AiService(models.Model):
         """Summarise a call transcript; return the summary text."""
         if not transcript or not str(transcript).strip():
             raise UserError(self.env._("There is no transcript to summarise."))
-        service = self._get_service()
-        payload = service.make_openai_api_call(
-            "chat/completions",
-            data={
-                "model": service.default_model,
-                "messages": [
-                    {"role": "system", "content": custom_prompt or SUMMARY_PROMPT},
-                    {"role": "user", "content": str(transcript)},
-                ],
-            },
+        return self._chat_answer(
+            [
+                {"role": "system", "content": custom_prompt or SUMMARY_PROMPT},
+                {"role": "user", "content": str(transcript)},
+            ],
             request_type="call_summary",
             message_id=message_id,
             contact_id=contact_id,
             location_id=location_id,
             custom_api_key=custom_api_key,
         )
-        return _answer_text(payload)
 
     def analyze_image(
         self,
@@ -507,20 +501,24 @@ class AiService(models.Model):
                     "file_data": f"data:application/pdf;base64,{page}",
                 },
             }
+        return self._chat_answer(
+            [
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": str(prompt)}, attachment],
+                }
+            ],
+            request_type="vision_analysis",
+            **attribution,
+        )
+
+    def _chat_answer(self, messages, **call_options):
+        """Send ``messages`` to the default model; return the answer text."""
         service = self._get_service()
         payload = service.make_openai_api_call(
             "chat/completions",
-            data={
-                "model": service.default_model,
-                "messages": [
-                    {
-                        "role": "user",
-                        "content": [{"type": "text", "text": str(prompt)}, attachment],
-                    }
-                ],
-            },
-            request_type="vision_analysis",
-            **attribution,
+            data={"model": service.default_model, "messages": messages},
+            **call_options,
         )
         return _answer_text(payload)
 

@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts."""
 
+import argparse
 import importlib.util
 import os
 import statistics
@@ -32,3 +33,20 @@ def load_fake_server():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.FakeOpenAI()
+
+
+def open_registry(**options):
+    """Parse --db, --addons-path and ``options`` (name: (type, default)),
+    point Odoo at that database; return (arguments, registry)."""
+    import odoo
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", required=True)
+    for name, (kind, default) in options.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
+    args = parser.parse_args()
+    odoo.tools.config.parse_config(
+        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
+    )
+    return args, odoo.modules.registry.Registry(args.db)

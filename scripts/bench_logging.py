@@ -7,7 +7,6 @@ throughput with 1, 4 and 8 threads.
 
 Run it through scripts/bench_logging.sh, which prepares the database."""
 
-import argparse
 import os
 import sys
 import threading
@@ -15,11 +14,10 @@ import time
 
 import requests
 
-import odoo
 from odoo import api
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_common import load_fake_server, median, percentile, timed
+from bench_common import load_fake_server, median, open_registry, percentile, timed
 
 MESSAGES = [
     {"role": "user", "content": "Summarise: the customer wants a delivery on Friday."}
@@ -27,17 +25,7 @@ MESSAGES = [
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--calls", type=int, default=400)
-    parser.add_argument("--thread-calls", type=int, default=200)
-    args = parser.parse_args()
-
-    odoo.tools.config.parse_config(
-        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
-    )
-    registry = odoo.modules.registry.Registry(args.db)
+    args, registry = open_registry(calls=(int, 400), thread_calls=(int, 200))
     fake = load_fake_server()
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})

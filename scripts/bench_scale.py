@@ -8,16 +8,14 @@ monthly usage figures and the metrics. Also the p50 of writing one log
 
 Run it through scripts/bench_scale.sh, which prepares the database."""
 
-import argparse
 import os
 import sys
 import time
 
-import odoo
 from odoo import api, fields
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_common import median, timed
+from bench_common import median, open_registry, timed
 
 MODELS = [
     "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1", "gpt-4.1-mini", "gpt-5",
@@ -70,16 +68,7 @@ SELECT s.service_id, s.company_id, u.user_id, r.request_type,
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-    odoo.tools.config.parse_config(
-        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
-    )
-    registry = odoo.modules.registry.Registry(args.db)
+    args, registry = open_registry(rows=(int, 1_000_000), repeat=(int, 15))
 
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})

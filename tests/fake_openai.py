@@ -103,6 +103,16 @@ def error_body(message, error_type, code=None, param=None):
     }
 
 
+def invalid_key_reply():
+    """OpenAI's answer to a wrong API key."""
+    return Reply(
+        401,
+        error_body(
+            "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
+        ),
+    )
+
+
 class Reply:
     """One scripted answer: a status and JSON body, raw bytes, or SSE events."""
 

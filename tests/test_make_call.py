@@ -15,6 +15,7 @@ from .fake_openai import (
     chat_usage,
     count_tokens,
     error_body,
+    invalid_key_reply,
 )
 
 MESSAGES = [
@@ -473,16 +474,7 @@ class TestMakeOpenaiApiCall(AiUsageCase):
                 }
             ],
         )
-        self.fake.script(
-            Reply(
-                401,
-                error_body(
-                    "Incorrect API key provided",
-                    "invalid_request_error",
-                    "invalid_api_key",
-                ),
-            )
-        )
+        self.fake.script(invalid_key_reply())
         action = self.service.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("invalid_api_key", action["params"]["message"])

@@ -5,6 +5,7 @@ from .fake_openai import (
     Reply,
     count_tokens,
     error_body,
+    invalid_key_reply,
     responses_usage,
 )
 
@@ -119,16 +120,7 @@ class TestStreaming(AiUsageCase):
         )
 
     def test_stream_refused_before_it_starts(self):
-        self.fake.script(
-            Reply(
-                401,
-                error_body(
-                    "Incorrect API key provided",
-                    "invalid_request_error",
-                    "invalid_api_key",
-                ),
-            )
-        )
+        self.fake.script(invalid_key_reply())
         with self.assertCallFails("invalid_api_key"):
             self.stream()
         self.assertRecordValues(
