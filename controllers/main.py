@@ -7,8 +7,7 @@ from odoo import fields, http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 
-from ..models.ai_service import MAX_ATTACHMENT_BYTES, AiCallError
-from ..models.ai_usage_log import AiCallRefused
+from ..exceptions import AiCallError, AiCallRefused, AiPayloadTooLarge
 
 METRICS_TOKEN_PARAM = "ai_usage_log.metrics_token"
 
@@ -59,36 +58,13 @@ class AiUsageController(http.Controller):
     def vision(self):
         def handler(params):
             service = self._service(params)
-            sources = [
-                name
-                for name in ("image_url", "image_base64", "pdf_base64")
-                if params.get(name)
-            ]
-            if len(sources) != 1:
-                raise BadField(
-                    "image_url",
-                    "Give exactly one of image_url, image_base64 or pdf_base64.",
-                )
-            page = params.get("pdf_page", 1)
-            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-                raise BadField("pdf_page", "pdf_page must be a page number from 1.")
-            for name in ("image_base64", "pdf_base64"):
-                value = params.get(name)
-                if value is not None and not isinstance(value, str):
-                    raise BadField(name, f"{name} must be base64 text.")
-                if value and len(value) * 3 // 4 > MAX_ATTACHMENT_BYTES:
-                    raise BadField(
-                        name,
-                        f"{name} is larger than {MAX_ATTACHMENT_BYTES // 2**20} MB.",
-                        413,
-                    )
             answer = service.analyze_image(
                 self._text(params, "prompt", required=True),
                 image_url=self._text(params, "image_url"),
                 image_base64=params.get("image_base64"),
                 image_mime=self._text(params, "image_mime") or "image/png",
                 pdf_base64=params.get("pdf_base64"),
-                pdf_page=page,
+                pdf_page=params.get("pdf_page", 1),
                 message_id=self._text(params, "message_id"),
                 contact_id=self._text(params, "contact_id"),
                 location_id=self._text(params, "location_id"),
@@ -159,7 +135,7 @@ class AiUsageController(http.Controller):
                     ("WWW-Authenticate", 'Bearer realm="ai_usage"'),
                 ],
             )
-        body = env["ai.usage.log"]._prometheus_metrics()
+        body = env["ai.usage.report"]._prometheus_metrics()
         return request.make_response(
             body, headers=[("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]
         )
@@ -181,8 +157,10 @@ class AiUsageController(http.Controller):
             return self._error(502, None, str(error))
         except AiCallRefused as error:  # a rate limit or a hard budget
             return self._error(429, None, str(error))
+        except AiPayloadTooLarge as error:
+            return self._error(413, getattr(error, "field", None), str(error))
         except (UserError, ValidationError) as error:
-            return self._error(400, None, str(error))
+            return self._error(400, getattr(error, "field", None), str(error))
 
     @staticmethod
     def _error(status, field, message):
@@ -258,5 +236,5 @@ class AiUsageController(http.Controller):
             and params["date_from"] > params["date_to"]
         ):
             raise BadField("date_to", "date_to is before date_from.")
-        rows = request.env["ai.usage.log"].get_usage_summary(granularity, **params)
+        rows = request.env["ai.usage.report"].get_usage_summary(granularity, **params)
         return {"granularity": granularity, "usage": rows}

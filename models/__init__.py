@@ -7,3 +7,4 @@ from . import ai_usage_alert
 from . import ai_usage_log
 from . import ai_usage_log_daily
 from . import ai_usage_log_total
+from . import ai_usage_report

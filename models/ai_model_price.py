@@ -1,5 +1,7 @@
 from odoo import api, fields, models, tools
 
+from ..tools.openai_usage import compute_cost
+
 
 class AiModelPrice(models.Model):
     """Price of one model (or model family) from a given date.
@@ -124,3 +126,37 @@ class AiModelPrice(models.Model):
             ),
         )
         return best.id, best._price_dict(), best.currency_id.id
+
+    @api.model
+    def _cost_vals(self, usage, model_name, facts):
+        """Log values pricing ``usage`` of ``model_name`` for a call whose
+        ``facts`` are request_time, service_id, company_id and
+        company_currency_id: the prices used, the cost in their currency
+        and in the company's (at the request date); or price_missing."""
+        when = fields.Date.to_date(facts["request_time"])
+        found = self._find_price_values(model_name or "", facts["service_id"], when)
+        if not found:
+            return {"price_missing": True, "price_id": False}
+        price_id, prices, currency_id = found
+        cost = compute_cost(usage, prices)
+        cost_company = cost
+        if currency_id != facts["company_currency_id"]:
+            currencies = self.env["res.currency"]
+            cost_company = currencies.browse(currency_id)._convert(
+                cost,
+                currencies.browse(facts["company_currency_id"]),
+                self.env["res.company"].browse(facts["company_id"]),
+                when,
+                round=False,
+            )
+        return {
+            "price_missing": False,
+            "price_id": price_id,
+            "price_input": prices["input"],
+            "price_cached_input": prices["cached_input"],
+            "price_output": prices["output"],
+            "price_reasoning": prices["reasoning"],
+            "cost": cost,
+            "currency_id": currency_id,
+            "cost_company": cost_company,
+        }

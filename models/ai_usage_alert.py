@@ -18,7 +18,6 @@ ALERT_TYPES = [
 PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
 PARAM_MIN_CALLS = ("ai_usage_log.alert_min_calls", 10)
 PARAM_SPIKE_FACTOR = ("ai_usage_log.alert_token_spike_factor", 3.0)
-PARAM_RETENTION_DAYS = ("ai_usage_log.retention_days", 0)
 KEY_FAILURE_CODES = ("invalid_api_key", "http_401", "insufficient_quota")
 
 
@@ -341,31 +340,6 @@ class AiUsageAlert(models.Model):
                 }
             )
         return incidents
-
-    @api.model
-    def _cron_delete_old_logs(self):
-        """Delete the logs older than the retention (system parameter
-        ai_usage_log.retention_days; 0, the default, keeps everything)."""
-        days = self._param(PARAM_RETENTION_DAYS)
-        if days <= 0:
-            return 0
-        limit = fields.Datetime.now() - timedelta(days=days)
-        self.env.cr.execute(
-            "DELETE FROM ai_usage_log WHERE request_time < %s AND status NOT IN "
-            "('pending', 'processing')",
-            [limit],
-        )
-        deleted = self.env.cr.rowcount
-        self.env["ai.usage.log"].invalidate_model()
-        if deleted:
-            daily = self.env["ai.usage.log.daily"]
-            self.env.cr.execute(
-                "DELETE FROM ai_usage_log_daily WHERE day < %s", [limit.date()]
-            )
-            daily._resummarize_days([limit.date()])
-            self.env["ai.usage.log.total"]._rebuild()
-        _logger.info("ai_usage_log: deleted %d logs older than %d days", deleted, days)
-        return deleted
 
 
 def _jsonable(domain):

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
-UNSETTLED = ("pending", "processing")
+UNSETTLED = ("processing",)  # calls in flight count with their reservation
 NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent
+RATE_LIMIT_LOCK = 20251118  # namespace of the rate limit's advisory locks
 
 
 class AiUsageBudget(models.Model):
@@ -146,6 +149,55 @@ class AiUsageBudget(models.Model):
             for budget_id, budget_service, budget_user in self._hard_budgets(company_id)
             if budget_service in (False, service_id) and budget_user in (False, user_id)
         )
+
+    @api.model
+    def _call_refusal(self, vals, limits):
+        """(status, error code, message) of the refusal of the call whose
+        log values are ``vals`` by the rate limit or a hard budget of
+        ``limits``, or None. Run in the log's own transaction: takes locks
+        held until the log is committed, so that concurrent calls are
+        checked one after the other, each seeing the others' reservations."""
+        cr = self.env.cr
+        if limits["rate_limit"]:
+            cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [
+                    RATE_LIMIT_LOCK,
+                    (vals["service_id"] * 1_000_003 + vals["user_id"]) % 2**31,
+                ],
+            )
+            cr.execute(
+                """
+                SELECT count(*) FROM ai_usage_log
+                 WHERE service_id = %s AND user_id = %s
+                   AND status NOT IN ('blocked', 'rate_limited')
+                   AND request_time > %s
+                """,
+                [
+                    vals["service_id"],
+                    vals["user_id"],
+                    vals["request_time"] - timedelta(minutes=1),
+                ],
+            )
+            if cr.fetchone()[0] >= limits["rate_limit"]:
+                return (
+                    "rate_limited",
+                    "rate_limited",
+                    self.env._(
+                        "Rate limit reached: %(limit)s calls per minute per user on "
+                        "this service.",
+                        limit=limits["rate_limit"],
+                    ),
+                )
+        if limits["budget_ids"]:
+            cr.execute(
+                "SELECT id FROM ai_usage_budget WHERE id IN %s ORDER BY id FOR UPDATE",
+                [tuple(limits["budget_ids"])],
+            )
+            for budget in self.env["ai.usage.budget"].browse(limits["budget_ids"]):
+                if refusal := budget._refusal():
+                    return "blocked", "budget_exceeded", refusal
+        return None
 
     def _refusal(self):
         """Why a call may not start under this budget, or None."""

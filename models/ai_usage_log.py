@@ -1,25 +1,21 @@
 import json
 import logging
-import random
-from datetime import datetime, timedelta
-
-import pytz
+from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import MissingError, UserError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tools import SQL
 
-from ..tools import prometheus_text
+from ..exceptions import AiCallRefused
 from ..tools.openai_usage import (
     USAGE_FIELDS,
     UsageError,
-    compute_cost,
+    checked_usage,
     extract_response_info,
     extract_usage,
     redact_secrets,
     to_payload,
 )
-from .ai_usage_log_daily import DURATION_BUCKETS_MS
 
 _logger = logging.getLogger(__name__)
 
@@ -33,7 +29,6 @@ REQUEST_TYPES = [
     ("other", "Other"),
 ]
 STATUSES = [
-    ("pending", "Pending"),
     ("processing", "Processing"),
     ("success", "Success"),
     ("failed", "Failed"),
@@ -43,16 +38,28 @@ STATUSES = [
 # Attribution that a caller did not give is recorded as this, never dropped.
 UNKNOWN_ATTRIBUTION = "unknown"
 ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_id")
+# What a caller may say about a call it starts; all else is measured.
+CALLER_FIELDS = frozenset(
+    ATTRIBUTION_FIELDS
+    + ("request_type", "endpoint", "model", "partner_id", "metadata", "is_stream")
+)
+# What the call machinery tells a log's end besides the answer itself.
+FINISH_FACTS = frozenset(
+    {
+        "http_status",
+        "retry_count",
+        "time_to_first_token_ms",
+        "finish_reason",
+        "response_length",
+        "response_model",
+    }
+)
+RETENTION_PARAM = "ai_usage_log.retention_days"
 # Added to a service's timeout before a call still "processing" is declared lost.
 INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 # GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
 BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
-RATE_LIMIT_LOCK = 20251118  # namespace of the rate limit's advisory locks
-
-
-class AiCallRefused(UserError):
-    """A rate limit or a hard budget refused the call before it was sent."""
 
 
 def _error_rate(status):
@@ -73,7 +80,7 @@ class AiUsageLog(models.Model):
         "ai.service", required=True, ondelete="restrict", index=True
     )
     request_type = fields.Selection(REQUEST_TYPES, required=True, default="other")
-    status = fields.Selection(STATUSES, required=True, default="pending")
+    status = fields.Selection(STATUSES, required=True, default="processing")
     error_rate = fields.Float(
         "Error Rate (%)",
         compute="_compute_error_rate",
@@ -160,6 +167,37 @@ class AiUsageLog(models.Model):
     metadata_text = fields.Text(
         "Metadata (formatted)", compute="_compute_metadata_text"
     )
+
+    # What the call machinery writes can only be true: no field a forged or
+    # broken write could bend into a negative count, cost or duration.
+    _sql_constraints = [
+        (
+            "tokens_not_negative",
+            (
+                "CHECK(input_tokens >= 0 AND cached_input_tokens >= 0"
+                " AND output_tokens >= 0 AND reasoning_tokens >= 0"
+                " AND total_tokens >= 0 AND reserved_tokens >= 0)"
+            ),
+            "Token counts cannot be negative.",
+        ),
+        (
+            "costs_not_negative",
+            (
+                "CHECK(cost >= 0 AND cost_company >= 0 AND reserved_cost >= 0"
+                " AND price_input >= 0 AND price_cached_input >= 0"
+                " AND price_output >= 0 AND price_reasoning >= 0)"
+            ),
+            "Costs and prices cannot be negative.",
+        ),
+        (
+            "timing_not_negative",
+            (
+                "CHECK(duration_ms >= 0 AND time_to_first_token_ms >= 0"
+                " AND retry_count >= 0 AND response_length >= 0)"
+            ),
+            "Durations and counts cannot be negative.",
+        ),
+    ]
 
     @api.depends("service_id", "model", "request_time")
     def _compute_display_name(self):
@@ -348,6 +386,16 @@ class AiUsageLog(models.Model):
 
     @api.model
     def _prepare_log_vals(self, service, **values):
+        unknown = set(values) - CALLER_FIELDS
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "A caller cannot set %(fields)s on a usage log; it may give: "
+                    "%(allowed)s.",
+                    fields=", ".join(sorted(unknown)),
+                    allowed=", ".join(sorted(CALLER_FIELDS)),
+                )
+            )
         attribution = {}
         for name in ATTRIBUTION_FIELDS:
             value = values.pop(name, None)
@@ -366,35 +414,36 @@ class AiUsageLog(models.Model):
         }
 
     @api.model
+    @api.private
     def create_usage_log(self, service=None, limits=None, **values):
-        """Record a call about to be made (status processing by default) in
-        its own committed transaction and return it.
+        """Record a call about to be made (status processing) in its own
+        committed transaction and return it. Python only (not over RPC).
 
-        Keywords: the log's fields (``request_type``, ``endpoint``, ``model``,
+        Keywords (CALLER_FIELDS): ``request_type``, ``endpoint``, ``model``,
         ``location_id``, ``message_id``, ``contact_id``, ``conversation_id``,
-        ``partner_id``, ``metadata``, ``status``...). Missing attribution is
-        recorded as ``unknown``. Finish the log with update_success() or
-        update_failure().
+        ``partner_id``, ``metadata``, ``is_stream``; usage, cost, status,
+        timing and owner are the call machinery's alone (UserError).
+        Missing attribution is recorded as ``unknown``. Finish the log with
+        update_success() or update_failure().
 
-        ``limits`` (from ai.service._call_limits): the rate limit and hard
+        ``limits`` (from recorder.CallRecorder): the rate limit and hard
         budgets to enforce; a call they refuse is logged as rate limited or
         blocked and AiCallRefused is raised."""
         service = service or self.env["ai.service"]._get_service()
         vals = self._prepare_log_vals(service, **values)
-        limits = limits if vals["status"] == "processing" else None
         log_id, refusal = self._in_own_transaction(
             lambda logs: logs._start_call(vals, limits),
-            write_ahead=vals["status"] == "processing",
+            write_ahead=True,
             read_committed=bool(limits),
         )
         if refusal:
-            raise AiCallRefused(refusal)
+            raise AiCallRefused(*refusal)
         return self.browse(log_id)
 
     @api.model
     def _start_call(self, vals, limits):
         """Insert the call's log, unless a limit refuses it: then log the
-        refusal. Return (log id, refusal message or None)."""
+        refusal. Return (log id, (refusal message, error code) or None)."""
         refusal = None
         if limits:
             vals = dict(
@@ -402,11 +451,9 @@ class AiUsageLog(models.Model):
                 reserved_cost=limits["reserved_cost"],
                 reserved_tokens=limits["reserved_tokens"],
             )
-            status, error_code, refusal = self._check_limits(vals, limits) or (
-                None,
-                None,
-                None,
-            )
+            status, error_code, refusal = self.env["ai.usage.budget"]._call_refusal(
+                vals, limits
+            ) or (None, None, None)
             if refusal:
                 vals.update(
                     status=status,
@@ -420,54 +467,7 @@ class AiUsageLog(models.Model):
                 )
         log_id = self._sql_insert(vals)
         self._resummarize_closed_days([vals["request_time"]])
-        return log_id, refusal
-
-    @api.model
-    def _check_limits(self, vals, limits):
-        """(status, error code, message) of a refusal, or None. Takes locks
-        held until the log is committed, so that concurrent calls are
-        checked one after the other, each seeing the others' reservations."""
-        cr = self.env.cr
-        if limits["rate_limit"]:
-            cr.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)",
-                [
-                    RATE_LIMIT_LOCK,
-                    (vals["service_id"] * 1_000_003 + vals["user_id"]) % 2**31,
-                ],
-            )
-            cr.execute(
-                """
-                SELECT count(*) FROM ai_usage_log
-                 WHERE service_id = %s AND user_id = %s
-                   AND status NOT IN ('blocked', 'rate_limited')
-                   AND request_time > %s
-                """,
-                [
-                    vals["service_id"],
-                    vals["user_id"],
-                    vals["request_time"] - timedelta(minutes=1),
-                ],
-            )
-            if cr.fetchone()[0] >= limits["rate_limit"]:
-                return (
-                    "rate_limited",
-                    "rate_limited",
-                    self.env._(
-                        "Rate limit reached: %(limit)s calls per minute per user on "
-                        "this service.",
-                        limit=limits["rate_limit"],
-                    ),
-                )
-        if limits["budget_ids"]:
-            cr.execute(
-                "SELECT id FROM ai_usage_budget WHERE id IN %s ORDER BY id FOR UPDATE",
-                [tuple(limits["budget_ids"])],
-            )
-            for budget in self.env["ai.usage.budget"].browse(limits["budget_ids"]):
-                if refusal := budget._refusal():
-                    return "blocked", "budget_exceeded", refusal
-        return None
+        return log_id, (refusal, vals["error_code"]) if refusal else None
 
     @api.model
     def _usage_vals(self, usage, model_name, facts):
@@ -476,40 +476,10 @@ class AiUsageLog(models.Model):
         if usage is None:
             return {"usage_state": "missing"}
         return dict(
-            usage, usage_state="reported", **self._cost_vals(usage, model_name, facts)
+            usage,
+            usage_state="reported",
+            **self.env["ai.model.price"]._cost_vals(usage, model_name, facts),
         )
-
-    @api.model
-    def _cost_vals(self, usage, model_name, facts):
-        when = fields.Date.to_date(facts["request_time"])
-        found = self.env["ai.model.price"]._find_price_values(
-            model_name or "", facts["service_id"], when
-        )
-        if not found:
-            return {"price_missing": True, "price_id": False}
-        price_id, prices, currency_id = found
-        cost = compute_cost(usage, prices)
-        cost_company = cost
-        if currency_id != facts["company_currency_id"]:
-            currencies = self.env["res.currency"]
-            cost_company = currencies.browse(currency_id)._convert(
-                cost,
-                currencies.browse(facts["company_currency_id"]),
-                self.env["res.company"].browse(facts["company_id"]),
-                when,
-                round=False,
-            )
-        return {
-            "price_missing": False,
-            "price_id": price_id,
-            "price_input": prices["input"],
-            "price_cached_input": prices["cached_input"],
-            "price_output": prices["output"],
-            "price_reasoning": prices["reasoning"],
-            "cost": cost,
-            "currency_id": currency_id,
-            "cost_company": cost_company,
-        }
 
     @staticmethod
     def _finish_vals(facts):
@@ -527,15 +497,19 @@ class AiUsageLog(models.Model):
             "reserved_tokens": 0,
         }
 
+    @api.private
     def update_success(self, result, expect_usage=True, **extra):
         """Finish the log from an OpenAI result (a dict, a requests.Response
-        or an openai SDK object): usage, cost, response facts.
+        or an openai SDK object): usage, cost, response facts. Python only.
 
         A result without usage is recorded with usage unknown and error
         code ``usage_missing`` (unless ``expect_usage`` is False, for calls
         that bill no tokens such as listing models); impossible token counts
-        with ``usage_invalid``. Extra keywords are written as field values."""
+        with ``usage_invalid``. Extra keywords: the facts of FINISH_FACTS
+        (``http_status``, ``retry_count``...); usage and cost come from the
+        result only."""
         self.ensure_one()
+        self._check_finish_facts(extra)
         payload = to_payload(result)
         log_id = self.id
         self._in_own_transaction(
@@ -543,16 +517,35 @@ class AiUsageLog(models.Model):
         )
         return self
 
+    @api.private
     def update_failure(self, error_message, error_code=None, **extra):
-        """Finish the log as failed. The message is stored with any API key
-        redacted. Extra keywords are written as field values (``http_status``,
-        ``retry_count``...); a ``usage`` dict records partial usage."""
+        """Finish the log as failed. Python only. The message is stored with
+        any API key redacted. Extra keywords: the facts of FINISH_FACTS, and
+        ``usage`` (token counts as extract_usage gives them) for what the
+        failed call reported."""
         self.ensure_one()
+        self._check_finish_facts(extra, allowed=FINISH_FACTS | {"usage"})
+        if extra.get("usage") is not None:
+            try:
+                extra["usage"] = checked_usage(extra["usage"])
+            except UsageError as error:
+                raise UserError(str(error)) from None
         log_id = self.id
         self._in_own_transaction(
             lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
         )
         return self
+
+    def _check_finish_facts(self, facts, allowed=FINISH_FACTS):
+        if set(facts) - allowed:
+            raise UserError(
+                self.env._(
+                    "A caller cannot set %(fields)s on a usage log; it may give: "
+                    "%(allowed)s.",
+                    fields=", ".join(sorted(set(facts) - allowed)),
+                    allowed=", ".join(sorted(allowed)),
+                )
+            )
 
     # Both run in the log's own transaction: the caller's snapshot
     # (REPEATABLE READ) may predate the log's creation.
@@ -616,15 +609,31 @@ class AiUsageLog(models.Model):
     # ------------------------------------------------------------------
     def action_recompute_cost(self):
         """Re-price the selected logs with the prices valid at their request
-        time, e.g. after a missing price was added or a price corrected."""
-        self.with_context(ai_usage_defer_summary=True)._recompute_cost()
+        time, e.g. after a missing price was added or a price corrected.
+        For AI administrators: nobody else writes a log's cost."""
+        if not self.env.su and not self.env.user.has_group(
+            "ai_usage_log.group_ai_usage_admin"
+        ):
+            raise AccessError(
+                self.env._("Only AI administrators may recompute the cost of logs.")
+            )
+        self.check_access("read")
+        logs = self.sudo().with_context(ai_usage_defer_summary=True)
+        logs._recompute_cost()
         self._resummarize_closed_days(self.mapped("request_time"))
         return True
+
+    @api.model
+    def get_usage_summary(self, granularity="day", **filters):
+        """Kept for the callers of version 1.0: see ai.usage.report."""
+        return self.env["ai.usage.report"].get_usage_summary(granularity, **filters)
 
     def _recompute_cost(self):
         for log in self.filtered(lambda lg: lg.usage_state in ("reported", "partial")):
             usage = {name: log[name] for name in USAGE_FIELDS}
-            vals = log._cost_vals(usage, log.response_model or log.model, log._facts())
+            vals = self.env["ai.model.price"]._cost_vals(
+                usage, log.response_model or log.model, log._facts()
+            )
             log.write(vals)
             if vals["price_missing"]:
                 log._clear_cost()
@@ -657,7 +666,7 @@ class AiUsageLog(models.Model):
                    write_date = now() AT TIME ZONE 'UTC'
               FROM ai_service service
              WHERE log.service_id = service.id
-               AND log.status IN ('pending', 'processing')
+               AND log.status = 'processing'
                AND log.request_time < (now() AT TIME ZONE 'UTC')
                    - make_interval(secs => COALESCE(service.timeout, 0) + %s)
          RETURNING log.id, log.request_time
@@ -675,422 +684,37 @@ class AiUsageLog(models.Model):
         return ids
 
     @api.model
+    def _cron_delete_old_logs(self):
+        """Delete the logs of the whole days older than the retention
+        (system parameter ai_usage_log.retention_days; 0, the default, keeps
+        everything). Only days already summed in the daily summary go, and
+        their summary stays: the counters, usage figures and metrics still
+        count those calls, and the Prometheus counters never go down."""
+        value = self.env["ir.config_parameter"].sudo().get_param(RETENTION_PARAM)
+        days = int(value) if (value or "").strip().isdigit() else 0
+        if days <= 0:
+            return 0
+        daily = self.env["ai.usage.log.daily"]
+        daily._refresh()
+        cutoff = min(
+            fields.Date.context_today(self.with_context(tz="UTC"))
+            - timedelta(days=days),
+            daily._summary_until(),
+        )
+        self.flush_model()
+        # SQL, not unlink(): the summary of these days must not be recomputed
+        self.env.cr.execute(
+            "DELETE FROM ai_usage_log WHERE request_time < %s",
+            [fields.Datetime.to_datetime(cutoff)],
+        )
+        deleted = self.env.cr.rowcount
+        self.invalidate_model()
+        _logger.info("ai_usage_log: deleted %d logs before %s", deleted, cutoff)
+        return deleted
+
+    @api.model
     def _create_demo_logs(self, service_id, count=400, days=42):
         """Realistic logs over the last weeks, for the demo database."""
-        rng = random.Random(18)
-        service = self.env["ai.service"].browse(service_id)
-        users = self.env.ref("base.user_admin") | self.env.ref(
-            "base.user_demo", raise_if_not_found=False
-        )
-        partners = self.env["res.partner"].search(
-            [("is_company", "=", False)], limit=10
-        )
-        models_by_type = {
-            "call_summary": ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini"],
-            "transcript_analysis": ["gpt-4.1", "gpt-5-mini"],
-            "contact_analysis": ["gpt-4o-mini", "o4-mini"],
-            "custom_prompt": ["gpt-5", "gpt-4o"],
-            "vision_analysis": ["gpt-4o"],
-            "test_connection": [None],
-            "other": ["text-embedding-3-small", "gpt-6-preview"],
-        }
-        weights = [30, 20, 15, 10, 10, 2, 13]
-        now = fields.Datetime.now()
-        for index in range(count):
-            request_type = rng.choices(list(models_by_type), weights)[0]
-            model_name = rng.choice(models_by_type[request_type])
-            when = now - timedelta(days=rng.uniform(0, days))
-            failed = rng.random() < 0.06
-            log = self.create(
-                {
-                    "service_id": service.id,
-                    "company_id": service.company_id.id,
-                    "request_type": request_type,
-                    "endpoint": "models"
-                    if request_type == "test_connection"
-                    else "chat/completions",
-                    "model": model_name,
-                    "request_time": when,
-                    "user_id": rng.choice(users).id,
-                    "partner_id": rng.choice(partners).id
-                    if partners and rng.random() < 0.6
-                    else False,
-                    "location_id": rng.choice(
-                        ["loc-paris", "loc-lyon", "loc-brussels", "unknown"]
-                    ),
-                    "message_id": f"msg-{10000 + index}",
-                    "contact_id": f"contact-{rng.randint(1, 60)}",
-                    "conversation_id": f"conv-{rng.randint(1, 150)}",
-                    "status": "failed" if failed else "success",
-                    "response_time": when
-                    + timedelta(milliseconds=rng.randint(300, 9000)),
-                }
-            )
-            log.duration_ms = int((log.response_time - when).total_seconds() * 1000)
-            if failed:
-                code, status = rng.choice(
-                    [
-                        ("rate_limit_exceeded", 429),
-                        ("server_error", 500),
-                        ("timeout", 0),
-                    ]
-                )
-                log.write(
-                    {
-                        "error_code": code,
-                        "http_status": status,
-                        "error_message": "Demo failure",
-                        "usage_state": "missing",
-                    }
-                )
-                continue
-            if not model_name:
-                log.write({"usage_state": "missing", "http_status": 200})
-                continue
-            input_tokens = rng.randint(200, 6000)
-            output_tokens = (
-                0 if model_name.startswith("text-embedding") else rng.randint(50, 1200)
-            )
-            usage = {
-                "input_tokens": input_tokens,
-                "cached_input_tokens": rng.choice([0, 0, input_tokens // 2]),
-                "output_tokens": output_tokens,
-                "reasoning_tokens": output_tokens // 2
-                if model_name.startswith(("o4", "gpt-5"))
-                else 0,
-                "total_tokens": input_tokens + output_tokens,
-            }
-            vals = log._usage_vals(usage, model_name, log._facts())
-            vals.update(
-                http_status=200,
-                response_model=model_name,
-                finish_reason="stop",
-                response_id=f"chatcmpl-demo{index}",
-            )
-            log.write(vals)
-            if vals.get("price_missing"):
-                log._clear_cost()
-        return True
+        from ..demo_logs import create_demo_logs
 
-    # ------------------------------------------------------------------
-    # Dashboard
-    # ------------------------------------------------------------------
-    @api.model
-    def get_dashboard_data(self):
-        """Figures of the AI Usage dashboard, as the current user may see
-        them: today and this month (calls, tokens, cost, error rate), the
-        top models and users of the month. Each comes with the domain of
-        the logs behind it, for the client to open."""
-        today_start, month_start = self._dashboard_period_starts()
-        currency = self.env.company.currency_id
-        periods = []
-        for key, label, start in (
-            ("today", self.env._("Today"), today_start),
-            ("month", self.env._("This Month"), month_start),
-        ):
-            domain = [("request_time", ">=", fields.Datetime.to_string(start))]
-            periods.append(
-                dict(key=key, label=label, **self._dashboard_figures(domain))
-            )
-        month_domain = periods[1]["domain"]
-        return {
-            "currency": {"symbol": currency.symbol, "position": currency.position},
-            "periods": periods,
-            "top_models": self._dashboard_top(month_domain, "model"),
-            "budgets": self._dashboard_budgets(),
-            "top_users": self._dashboard_top(month_domain, "user_id"),
-        }
-
-    @api.model
-    def _dashboard_budgets(self):
-        """The active budgets of the current companies, with their use."""
-        budgets = self.env["ai.usage.budget"].search(
-            [("company_id", "in", self.env.companies.ids)]
-        )
-        rows = []
-        for budget in budgets:
-            cost, tokens = budget._consumption()
-            rows.append(
-                {
-                    "name": budget.name,
-                    "period": dict(budget._fields["period"].selection)[budget.period],
-                    "spent": cost,
-                    "limit": budget.limit_cost,
-                    "tokens": tokens,
-                    "limit_tokens": budget.limit_tokens,
-                    "percent": round(budget._percent(cost, tokens), 1),
-                    "warning": budget.warning_percent,
-                    "hard": budget.hard_limit,
-                    "domain": budget._log_domain(),
-                }
-            )
-        return rows
-
-    @api.model
-    def _dashboard_period_starts(self):
-        """Start of today and of this month in the user's time zone, as
-        naive UTC datetimes."""
-        tz = pytz.timezone(self.env.user.tz or "UTC")
-        now = datetime.now(tz)
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        month = today.replace(day=1)
-        return tuple(
-            tz.normalize(start).astimezone(pytz.UTC).replace(tzinfo=None)
-            for start in (today, month)
-        )
-
-    @api.model
-    def _dashboard_figures(self, domain):
-        [(calls, tokens, cost, error_rate)] = self._read_group(
-            domain,
-            [],
-            ["__count", "total_tokens:sum", "cost_company:sum", "error_rate:avg"],
-        )
-        unpriced_domain = domain + [("price_missing", "=", True)]
-        return {
-            "domain": domain,
-            "calls": calls,
-            "tokens": tokens or 0,
-            "cost": cost or 0.0,
-            "error_rate": round(error_rate or 0.0, 2),
-            "failed_domain": domain + [("status", "=", "failed")],
-            "unpriced": self.search_count(unpriced_domain),
-            "unpriced_domain": unpriced_domain,
-        }
-
-    @api.model
-    def _dashboard_top(self, domain, field_name, limit=5):
-        rows = self._read_group(
-            domain + [(field_name, "!=", False)],
-            [field_name],
-            [
-                "__count",
-                "total_tokens:sum",
-                "cost_company:sum",
-                "cost_company:count",  # the calls that have a price
-            ],
-            order="cost_company:sum desc nulls last, __count desc",
-            limit=limit,
-        )
-        top = []
-        for group, calls, tokens, cost, priced in rows:
-            value = group.id if isinstance(group, models.BaseModel) else group
-            name = group.display_name if isinstance(group, models.BaseModel) else group
-            top.append(
-                {
-                    "name": name,
-                    "calls": calls,
-                    "tokens": tokens or 0,
-                    "cost": cost or 0.0,
-                    "unpriced": not priced,
-                    "domain": domain + [(field_name, "=", value)],
-                }
-            )
-        return top
-
-    # ------------------------------------------------------------------
-    # Usage figures and metrics
-    # ------------------------------------------------------------------
-    @api.model
-    def get_usage_summary(
-        self, granularity="day", service_id=None, date_from=None, date_to=None
-    ):
-        """Requests, tokens and cost per day or month (UTC) of the logs the
-        current user may see (as the module's record rules say: the allowed
-        companies, and only their own calls for non-administrators), oldest
-        first. ``date_from`` and ``date_to`` are dates, both included."""
-        if granularity not in ("day", "month"):
-            raise UserError(self.env._("The granularity must be 'day' or 'month'."))
-        self.check_access("read")
-        self.flush_model()
-        summary_filters = [SQL("company_id IN %s", tuple(self.env.companies.ids))]
-        if not self.env.su and not self.env.user.has_group(
-            "ai_usage_log.group_ai_usage_admin"
-        ):
-            summary_filters.append(SQL("user_id = %s", self.env.uid))
-        if service_id:
-            summary_filters.append(SQL("service_id = %s", service_id))
-        log_filters = list(summary_filters)
-        if date_from:
-            summary_filters.append(SQL("day >= %s", fields.Date.to_date(date_from)))
-            log_filters.append(
-                SQL("request_time >= %s", fields.Datetime.to_datetime(date_from))
-            )
-        if date_to:
-            end = fields.Date.to_date(date_to) + timedelta(days=1)
-            summary_filters.append(SQL("day < %s", end))
-            log_filters.append(
-                SQL("request_time < %s", fields.Datetime.to_datetime(end))
-            )
-        source = self.env["ai.usage.log.daily"]._union(
-            SQL(
-                "day, calls, failed, input_tokens, cached_input_tokens, output_tokens,"
-                " reasoning_tokens, total_tokens, cost_company"
-            ),
-            SQL(
-                "request_time::date, 1, (status = 'failed')::int,"
-                " COALESCE(input_tokens, 0),"
-                " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
-                " COALESCE(reasoning_tokens, 0), COALESCE(total_tokens, 0),"
-                " COALESCE(cost_company, 0)"
-            ),
-            SQL(" AND ").join(summary_filters),
-            SQL(" AND ").join(log_filters),
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT date_trunc(%s, day)::date, sum(calls), sum(failed),
-                       sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                       sum(reasoning_tokens), sum(total_tokens), sum(cost_company)
-                  FROM %s AS source
-              GROUP BY 1
-              ORDER BY 1
-                """,
-                granularity,
-                source,
-            )
-        )
-        rows = self.env.cr.fetchall()
-        currency = self.env.company.currency_id.name
-        return [
-            {
-                "period": period.isoformat()
-                if granularity == "day"
-                else period.strftime("%Y-%m"),
-                "requests": calls,
-                "input_tokens": int(input_tokens),
-                "cached_input_tokens": int(cached),
-                "output_tokens": int(output),
-                "reasoning_tokens": int(reasoning),
-                "total_tokens": int(total),
-                "cost": round(float(cost), 8),
-                "currency": currency,
-                "error_rate": round(failed * 100 / calls, 2) if calls else 0.0,
-            }
-            for (
-                period,
-                calls,
-                failed,
-                input_tokens,
-                cached,
-                output,
-                reasoning,
-                total,
-                cost,
-            ) in rows
-        ]
-
-    @api.model
-    def _prometheus_metrics(self):
-        """All logs as Prometheus metrics: one SQL pass over the daily summary
-        and the logs of the days since, grouped three ways at once."""
-        self.flush_model()
-        bucket_columns = [f"duration_le_{bound}" for bound in DURATION_BUCKETS_MS]
-        finished = SQL("status IN ('success', 'failed') AND duration_ms IS NOT NULL")
-        source = self.env["ai.usage.log.daily"]._union(
-            SQL(
-                "service_id, model, request_type, status, currency_id, calls,"
-                " input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,"
-                " cost, priced_calls, finished_calls, duration_ms_sum, %s",
-                SQL(", ").join(SQL.identifier(column) for column in bucket_columns),
-            ),
-            SQL(
-                "service_id, model, request_type, status, currency_id, 1,"
-                " COALESCE(input_tokens, 0), COALESCE(cached_input_tokens, 0),"
-                " COALESCE(output_tokens, 0), COALESCE(reasoning_tokens, 0),"
-                " COALESCE(cost, 0), (cost IS NOT NULL)::int, (%s)::int,"
-                " CASE WHEN %s THEN duration_ms ELSE 0 END, %s",
-                finished,
-                finished,
-                SQL(", ").join(
-                    SQL("(%s AND duration_ms <= %s)::int", finished, bound)
-                    for bound in DURATION_BUCKETS_MS
-                ),
-            ),
-            table="ai_usage_log_total",
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT GROUPING(source.model, source.request_type, source.status,
-                                source.currency_id),
-                       service.name, COALESCE(source.model, ''), source.request_type,
-                       source.status, currency.name, sum(calls), sum(input_tokens),
-                       sum(cached_input_tokens), sum(output_tokens),
-                       sum(reasoning_tokens), sum(cost), sum(priced_calls),
-                       sum(finished_calls), sum(duration_ms_sum), %s
-                  FROM %s AS source
-                  JOIN ai_service service ON service.id = source.service_id
-             LEFT JOIN res_currency currency ON currency.id = source.currency_id
-              GROUP BY GROUPING SETS (
-                       (service.name, source.model, source.request_type, source.status),
-                       (service.name, source.model, source.currency_id, currency.name),
-                       (service.name))
-                """,
-                SQL(", ").join(
-                    SQL("sum(%s)", SQL.identifier(c)) for c in bucket_columns
-                ),
-                source,
-            )
-        )
-        requests, tokens, costs, durations = [], {}, [], []
-        for row in self.env.cr.fetchall():
-            grouping, service, model, request_type, status, currency = row[:6]
-            calls, *kinds = row[6:11]
-            cost, priced, finished_calls, duration_ms, *cumulative = row[11:]
-            if grouping == BY_REQUEST:
-                labels = {
-                    "service": service,
-                    "model": model,
-                    "request_type": request_type,
-                    "status": status,
-                }
-                requests.append(("", labels, calls))
-                for kind, value in zip(
-                    ("input", "cached", "output", "reasoning"), kinds, strict=True
-                ):
-                    key = (service, model, kind)
-                    tokens[key] = tokens.get(key, 0) + value
-            elif grouping == BY_CURRENCY and currency and priced:
-                labels = {"service": service, "model": model, "currency": currency}
-                costs.append(("", labels, float(cost)))
-            elif grouping == BY_SERVICE and finished_calls:
-                for bound, value in zip(DURATION_BUCKETS_MS, cumulative, strict=True):
-                    labels = {"service": service, "le": str(bound / 1000)}
-                    durations.append(("_bucket", labels, value))
-                durations.append(
-                    ("_bucket", {"service": service, "le": "+Inf"}, finished_calls)
-                )
-                durations.append(
-                    ("_sum", {"service": service}, float(duration_ms) / 1000)
-                )
-                durations.append(("_count", {"service": service}, finished_calls))
-        lines = prometheus_text.family(
-            "ai_usage_requests_total", "counter", "OpenAI calls logged.", requests
-        )
-        lines += prometheus_text.family(
-            "ai_usage_tokens_total",
-            "counter",
-            "Tokens used, by kind (cached is part of input, reasoning part of output).",
-            [
-                ("", {"service": s, "model": m, "kind": k}, v)
-                for (s, m, k), v in sorted(tokens.items())
-            ],
-        )
-        lines += prometheus_text.family(
-            "ai_usage_cost_total",
-            "counter",
-            "Cost of the priced calls, in the price currency.",
-            costs,
-        )
-        lines += prometheus_text.family(
-            "ai_usage_request_duration_seconds",
-            "histogram",
-            "Duration of finished calls, retries included.",
-            durations,
-        )
-        lines += prometheus_text.family(
-            "ai_usage_up", "gauge", "1 when the metrics could be read.", [("", {}, 1)]
-        )
-        return "\n".join(lines) + "\n"
+        return create_demo_logs(self.sudo(), service_id, count, days)

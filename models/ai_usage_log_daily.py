@@ -1,11 +1,16 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL
 
 SUMMARY_UNTIL_PARAM = "ai_usage_log.summary_until"
 SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
 FINISHED = ("success", "failed")  # the calls that have a real duration
+# the log fields the summary groups by: a record rule on them applies to it too
+SUMMARY_DIMENSIONS = frozenset(
+    {"service_id", "company_id", "user_id", "model", "request_type", "status"}
+)
 DURATION_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000)
 
 
@@ -147,28 +152,48 @@ class AiUsageLogDaily(models.Model):
         log_columns,
         summary_where=None,
         log_where=None,
-        table=None,
+        summary_model="ai.usage.log.daily",
     ):
-        """SQL of the summary rows before summary_until and the logs since,
-        as one row source with the same columns. ``table``: the all-time
-        totals (ai_usage_log_total) instead of the days."""
+        """SQL of the summary rows before summary_until and of the logs since,
+        as one row source with the same columns, holding only what the
+        current user may read: the record rules of the logs (the add-on's and
+        any an integrator added) apply to both parts, through the ORM.
+
+        A rule on a field the summary does not group by (a location, a
+        partner...) cannot be applied to summed rows: then every log is read
+        directly, exact but slower on huge tables. ``summary_model``: the
+        all-time totals (ai.usage.log.total) instead of the days."""
+        logs = self.env["ai.usage.log"]
+        summary = self.env[summary_model].sudo()
+        rules = [] if self.env.su else self.env["ir.rule"]._compute_domain(logs._name)
+        use_summary = _filters_only(rules, summary)
         since = self._live_since()
-        if table:
-            summary_from = SQL.identifier(table)
-            summary_conditions = [SQL("TRUE")]
-        else:
-            summary_from = SQL.identifier("ai_usage_log_daily")
-            summary_conditions = [SQL("day < %s", since.date())]
-        summary_conditions += [summary_where] if summary_where else []
-        log_conditions = [SQL("request_time >= %s", since)] + (
-            [log_where] if log_where else []
-        )
-        return SQL(
-            "(SELECT %s FROM %s WHERE %s"
-            " UNION ALL SELECT %s FROM ai_usage_log WHERE %s)",
-            summary_columns,
-            summary_from,
-            SQL(" AND ").join(summary_conditions),
-            log_columns,
-            SQL(" AND ").join(log_conditions),
-        )
+        log_query = logs._search([("request_time", ">=", since)] if use_summary else [])
+        if log_where:
+            log_query.add_where(log_where)
+        log_rows = log_query.select(log_columns)
+        if not use_summary:
+            return SQL("(%s)", log_rows)
+        summary_domain = list(rules or [])
+        if "day" in summary._fields:
+            summary_domain = expression.AND(
+                [summary_domain, [("day", "<", since.date())]]
+            )
+        summary_query = summary._where_calc(summary_domain)
+        if summary_where:
+            summary_query.add_where(summary_where)
+        return SQL("(%s UNION ALL %s)", summary_query.select(summary_columns), log_rows)
+
+
+def _filters_only(domain, summary):
+    """Whether every condition of ``domain`` (a log domain) is on a field the
+    summary groups by, so that it means the same on summed rows."""
+    for leaf in domain or ():
+        if isinstance(leaf, list | tuple) and len(leaf) == 3:
+            if not isinstance(leaf[0], str):
+                continue  # (1, '=', 1) and the like
+            if leaf[0].split(".")[0] not in SUMMARY_DIMENSIONS:
+                return False
+            if leaf[0].split(".")[0] not in summary._fields:
+                return False
+    return True

@@ -190,15 +190,15 @@ def measure_reads(registry, service_id, repeat):
 
         def usage_daily():
             fresh()
-            logs.get_usage_summary("day")
+            env["ai.usage.report"].get_usage_summary("day")
 
         def usage_monthly():
             fresh()
-            logs.get_usage_summary("month")
+            env["ai.usage.report"].get_usage_summary("month")
 
         def metrics():
             fresh()
-            logs._prometheus_metrics()
+            env["ai.usage.report"]._prometheus_metrics()
 
         rows = []
         for label, function, target in (

@@ -27,7 +27,7 @@ def fake_openai():
 
 def fast_retries():
     """Retry backoff of milliseconds, so retry tests run quickly."""
-    return patch("odoo.addons.ai_usage_log.models.ai_service.RETRY_BACKOFF_BASE", 0.005)
+    return patch("odoo.addons.ai_usage_log.tools.http_client.RETRY_BACKOFF_BASE", 0.005)
 
 
 class AiUsageCase(TransactionCase):

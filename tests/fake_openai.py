@@ -125,6 +125,7 @@ class Reply:
         delay=0.0,
         events=None,
         cut_after=None,
+        event_delay=0.0,
     ):
         self.status = status
         self.body = body
@@ -133,6 +134,7 @@ class Reply:
         self.delay = delay
         self.events = events
         self.cut_after = cut_after
+        self.event_delay = event_delay  # seconds between stream events
 
 
 class FakeOpenAI:
@@ -388,6 +390,8 @@ class FakeOpenAI:
                 for index, (name, data) in enumerate(reply.events):
                     if reply.cut_after is not None and index >= reply.cut_after:
                         return  # the connection drops mid-stream
+                    if index and reply.event_delay:
+                        time.sleep(reply.event_delay)
                     text = data if isinstance(data, str) else json.dumps(data)
                     chunk = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
                     try:

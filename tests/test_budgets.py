@@ -5,7 +5,7 @@ from datetime import timedelta
 from odoo import api, fields
 from odoo.modules.neutralize import get_neutralization_queries
 
-from ..models.ai_usage_log import AiCallRefused
+from ..exceptions import AiCallRefused
 from .common import AiUsageCase, CommittedCase
 from .fake_openai import REPLY_TEXT, count_tokens
 
@@ -263,7 +263,7 @@ class TestRetentionAndNeutralize(AiUsageCase):
         old = spend(self.env, self.service, when=now - timedelta(days=40))
         recent = spend(self.env, self.service, when=now - timedelta(days=10))
         self.env.flush_all()
-        cron = self.env["ai.usage.alert"]._cron_delete_old_logs
+        cron = self.env["ai.usage.log"]._cron_delete_old_logs
         self.assertEqual(cron(), 0, "kept forever by default")
         self.env["ir.config_parameter"].set_param("ai_usage_log.retention_days", "30")
         cron()
@@ -351,7 +351,7 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
         )
         spend(self.env, self.service, cost=1.0)
         [budget] = (
-            self.env["ai.usage.log"]
+            self.env["ai.usage.report"]
             .with_user(self.admin)
             .get_dashboard_data()["budgets"]
         )

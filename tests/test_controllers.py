@@ -212,7 +212,7 @@ class TestControllers(HttpCase):
                 {"prompt": "x", "pdf_base64": pdf_data, "pdf_page": 9},
             ),
             400,
-            None,
+            "pdf_page",
         )
         self.assertFieldError(
             self.post(

@@ -7,6 +7,7 @@ import psycopg2
 
 from odoo.exceptions import UserError
 
+from ..recorder import CallRecorder
 from .common import TEST_API_KEY, AiUsageCase
 from .fake_openai import (
     REPLY_TEXT,
@@ -512,10 +513,13 @@ class TestMakeOpenaiApiCall(AiUsageCase):
 
     def test_a_lost_start_row_is_recorded_whole_at_the_end(self):
         lost = self.Log.browse(10**9)
+
+        def open_lost(recorder):
+            recorder.log = lost
+            return recorder
+
         with (
-            patch.object(
-                type(self.service), "_open_log", lambda service, values, body=None: lost
-            ),
+            patch.object(CallRecorder, "open", open_lost),
             self.assertLogs("odoo.addons.ai_usage_log", level="WARNING") as server_log,
         ):
             self.call(message_id="lost-start")

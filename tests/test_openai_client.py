@@ -5,7 +5,15 @@ from unittest.mock import patch
 from odoo.exceptions import UserError
 
 from .common import TEST_API_KEY, AiUsageCase
-from .fake_openai import REPLY_TEXT, Reply, count_tokens, error_body
+from .fake_openai import (
+    REPLY_TEXT,
+    FakeOpenAI,
+    Reply,
+    count_tokens,
+    error_body,
+    response_object,
+    responses_usage,
+)
 
 try:
     import openai
@@ -98,6 +106,8 @@ class TestOpenaiClient(AiUsageCase):
         )
 
     def test_abandoned_stream(self):
+        events = FakeOpenAI.chat_stream_events("gpt-4o-mini", 10, {})
+        self.fake.script(Reply(events=events, event_delay=0.05))
         stream = self.client().chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, stream=True
         )
@@ -108,7 +118,7 @@ class TestOpenaiClient(AiUsageCase):
             [
                 {
                     "status": "failed",
-                    "error_code": "interrupted",
+                    "error_code": "abandoned",
                     "usage_state": "missing",
                 }
             ],
@@ -155,3 +165,93 @@ class TestOpenaiClient(AiUsageCase):
             self.assertRaisesRegex(UserError, "pip install openai"),
         ):
             self.service.openai_client()
+
+    def sdk_stream(self, events, **options):
+        self.fake.script(Reply(events=events))
+        return self.client().responses.create(
+            model="gpt-5", input="Summarise", stream=True, **options
+        )
+
+    def test_chat_stream_records_finish_reason_and_length(self):
+        stream = self.client().chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        text = "".join(
+            chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
+        )
+        self.assertEqual(text, REPLY_TEXT)
+        self.assertRecordValues(
+            self.last_log(),
+            [
+                {
+                    "status": "success",
+                    "is_stream": True,
+                    "finish_reason": "stop",
+                    "response_length": len(REPLY_TEXT),
+                    "usage_state": "reported",
+                }
+            ],
+        )
+        self.assertGreaterEqual(self.last_log().time_to_first_token_ms, 0)
+
+    def test_failed_response_stream(self):
+        usage = responses_usage(40, 12)
+        events = FakeOpenAI.responses_stream_events("gpt-5", usage)
+        failed = response_object("gpt-5", usage, status="failed")
+        failed["error"] = {"code": "server_error", "message": "The model failed."}
+        events[-1] = (
+            "response.failed",
+            {"type": "response.failed", "response": failed},
+        )
+        list(self.sdk_stream(events))
+        self.assertRecordValues(
+            self.last_log(),
+            [
+                {
+                    "status": "failed",
+                    "error_code": "server_error",
+                    "usage_state": "partial",
+                    "total_tokens": 52,
+                }
+            ],
+        )
+
+    def test_incomplete_response_stream(self):
+        usage = responses_usage(40, 12)
+        events = FakeOpenAI.responses_stream_events("gpt-5", usage)
+        incomplete = response_object("gpt-5", usage, status="incomplete")
+        incomplete["incomplete_details"] = {"reason": "max_output_tokens"}
+        events[-1] = (
+            "response.incomplete",
+            {"type": "response.incomplete", "response": incomplete},
+        )
+        list(self.sdk_stream(events))
+        self.assertRecordValues(
+            self.last_log(),
+            [{"status": "success", "finish_reason": "max_output_tokens"}],
+        )
+
+    def test_stream_the_server_ends_early(self):
+        events = FakeOpenAI.responses_stream_events("gpt-5", responses_usage(1, 1))
+        list(self.sdk_stream(events[:4]))
+        log = self.last_log()
+        self.assertEqual((log.status, log.error_code), ("failed", "interrupted"))
+
+    def test_a_refused_call_is_one_blocked_log_and_no_retry(self):
+        self.env["ai.usage.budget"].create(
+            {"name": "Spent", "limit_tokens": 1, "hard_limit": True}
+        )
+        self.client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        with unittest.TestCase.assertRaises(self, openai.RateLimitError) as refused:
+            self.client().chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES
+            )
+        self.assertIn("Spent", str(refused.exception))
+        self.assertEqual(len(self.fake.received()), 1, "only the first call went out")
+        self.assertEqual(
+            self.logs().mapped(lambda log: (log.status, log.error_code or "")),
+            [("blocked", "budget_exceeded"), ("success", "")],
+        )

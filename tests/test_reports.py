@@ -55,7 +55,7 @@ class TestDashboard(AiUsageCase):
         )
         unpriced.price_missing = True
         unpriced._clear_cost()
-        data = self.env["ai.usage.log"].with_user(self.user).get_dashboard_data()
+        data = self.env["ai.usage.report"].with_user(self.user).get_dashboard_data()
         month = data["periods"][1]
         self.assertEqual(month["key"], "month")
         self.assertEqual(month["calls"], 5, "a user sees only their own calls")
@@ -80,7 +80,9 @@ class TestDashboard(AiUsageCase):
         self.assertEqual(logs.search_count(month["unpriced_domain"]), 1)
         self.assertEqual(logs.search_count(data["top_models"][1]["domain"]), 2)
 
-        everything = self.env["ai.usage.log"].with_user(self.admin).get_dashboard_data()
+        everything = (
+            self.env["ai.usage.report"].with_user(self.admin).get_dashboard_data()
+        )
         self.assertEqual(everything["periods"][1]["calls"], 6)
         self.assertEqual(everything["top_models"][0]["name"], "o3", "ordered by cost")
 

@@ -66,7 +66,11 @@ class TestStreaming(AiUsageCase):
             ],
         )
 
-    def test_abandoned_stream_is_interrupted_with_usage_unknown(self):
+    def test_abandoned_stream_is_abandoned_with_usage_unknown(self):
+        events = FakeOpenAI.chat_stream_events(
+            "gpt-4o-mini", 10, {"stream_options": {"include_usage": True}}
+        )
+        self.fake.script(Reply(events=events, event_delay=0.05))
         stream = self.stream()
         next(stream)
         next(stream)
@@ -77,7 +81,7 @@ class TestStreaming(AiUsageCase):
             [
                 {
                     "status": "failed",
-                    "error_code": "interrupted",
+                    "error_code": "abandoned",
                     "usage_state": "missing",
                 }
             ],
@@ -136,3 +140,94 @@ class TestStreaming(AiUsageCase):
         self.assertRecordValues(
             self.last_log(), [{"status": "success", "retry_count": 1}]
         )
+
+
+def responses_stream(final_type, **response):
+    """A Responses API stream ending with ``final_type``."""
+    usage = responses_usage(40, 12)
+    events = FakeOpenAI.responses_stream_events("gpt-5", usage)
+    final = dict(events[-1][1]["response"], **response)
+    return events[:-1] + [(final_type, {"type": final_type, "response": final})]
+
+
+class TestStreamOutcomes(AiUsageCase):
+    """The outcome rule of tools.streams, through real HTTP, for
+    stream_openai_api_call; test_openai_client checks the SDK path."""
+
+    def stream(self, events):
+        self.fake.script(Reply(events=events))
+        return self.service.stream_openai_api_call(
+            "responses", {"model": "gpt-5", "input": "Summarise"}
+        )
+
+    def test_failed_response_is_a_failed_call_with_its_usage(self):
+        events = responses_stream(
+            "response.failed",
+            status="failed",
+            error={"code": "server_error", "message": "The model failed."},
+        )
+        with self.assertCallFails("server_error"):
+            list(self.stream(events))
+        self.assertRecordValues(
+            self.last_log(),
+            [
+                {
+                    "status": "failed",
+                    "error_code": "server_error",
+                    "error_message": "The model failed.",
+                    "usage_state": "partial",
+                    "input_tokens": 40,
+                    "output_tokens": 12,
+                }
+            ],
+        )
+
+    def test_incomplete_response_is_a_success_with_its_reason(self):
+        events = responses_stream(
+            "response.incomplete",
+            status="incomplete",
+            incomplete_details={"reason": "max_output_tokens"},
+        )
+        list(self.stream(events))
+        self.assertRecordValues(
+            self.last_log(),
+            [
+                {
+                    "status": "success",
+                    "finish_reason": "max_output_tokens",
+                    "usage_state": "reported",
+                    "total_tokens": 52,
+                    "response_length": len(REPLY_TEXT),
+                }
+            ],
+        )
+
+    def test_an_error_event_fails_the_call(self):
+        events = FakeOpenAI.responses_stream_events("gpt-5", responses_usage(1, 1))
+        error = {
+            "type": "error",
+            "code": "rate_limit_exceeded",
+            "message": "Too many tokens per minute",
+            "param": None,
+            "sequence_number": 3,
+        }
+        with self.assertCallFails("rate_limit_exceeded"):
+            list(self.stream(events[:3] + [("error", error)]))
+        self.assertRecordValues(
+            self.last_log(),
+            [{"status": "failed", "error_code": "rate_limit_exceeded"}],
+        )
+
+    def test_a_stream_the_server_ends_early_is_interrupted_not_abandoned(self):
+        events = responses_stream("response.completed")[:5]
+        with self.assertCallFails("interrupted"):
+            list(self.stream(events))
+        log = self.last_log()
+        self.assertEqual((log.status, log.error_code), ("failed", "interrupted"))
+        self.assertNotIn("abandon", log.error_message)
+
+    def test_an_event_that_is_not_json_fails_the_call(self):
+        events = responses_stream("response.completed")
+        with self.assertCallFails("invalid_json"):
+            list(self.stream(events[:3] + [(None, "{not json")] + events[3:]))
+        self.assertEqual(self.last_log().error_code, "invalid_json")

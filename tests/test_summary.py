@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -59,14 +60,14 @@ class TestDailySummary(AiUsageCase):
         for log in logs:
             day = log.request_time.date().isoformat()
             by_day[day] = by_day.get(day, 0) + log.total_tokens
-        usage = self.env["ai.usage.log"].get_usage_summary(
+        usage = self.env["ai.usage.report"].get_usage_summary(
             "day", service_id=self.service.id
         )
         self.assertEqual({row["period"]: row["total_tokens"] for row in usage}, by_day)
         families = {
             f.name: f
             for f in text_string_to_metric_families(
-                self.env["ai.usage.log"]._prometheus_metrics()
+                self.env["ai.usage.report"]._prometheus_metrics()
             )
         }
         calls = sum(
@@ -106,29 +107,61 @@ class TestDailySummary(AiUsageCase):
         self.assertGreater(self.old_logs[2].cost_company, 0)
         self.assertMatchesLogs()
 
+    def started_at(self, moment, **values):
+        """A call started at ``moment`` (Odoo's clock turned back)."""
+        with patch.object(fields.Datetime, "now", return_value=moment):
+            return self.Log.create_usage_log(service=self.service, **values)
+
     def test_a_call_of_a_closed_day_finishing_late(self):
-        started = fields.Datetime.now() - timedelta(days=4)
-        log = self.Log.create_usage_log(
-            service=self.service, model="gpt-4o-mini", request_time=started
+        log = self.started_at(
+            fields.Datetime.now() - timedelta(days=4), model="gpt-4o-mini"
         )
         self.assertMatchesLogs()
         log.update_success(chat_completion("gpt-4o-mini", chat_usage(300, 30)))
         self.assertEqual(log.total_tokens, 330)
         self.assertMatchesLogs()
 
-    def test_interrupted_and_retention(self):
-        stuck = self.Log.create_usage_log(
-            service=self.service,
-            model="gpt-4o-mini",
-            request_time=fields.Datetime.now() - timedelta(days=6),
+    def test_interrupted(self):
+        stuck = self.started_at(
+            fields.Datetime.now() - timedelta(days=6), model="gpt-4o-mini"
         )
         self.Log._cron_mark_interrupted()
         self.assertEqual(stuck.status, "failed")
         self.assertMatchesLogs()
+
+    def figures(self):
+        """Counters, usage per day and every metric sample, as read now."""
+        self.env.invalidate_all()
+        counters = self.service.read(
+            ["usage_count", "error_count", "total_tokens", "total_cost"]
+        )
+        usage = self.env["ai.usage.report"].get_usage_summary(
+            "day", service_id=self.service.id
+        )
+        metrics = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(
+                self.env["ai.usage.report"]._prometheus_metrics()
+            )
+            for sample in family.samples
+            if sample.labels.get("service") == self.service.name
+        }
+        return counters, usage, metrics
+
+    def test_retention_keeps_the_figures_and_counters_monotonic(self):
+        before = self.figures()
         self.env["ir.config_parameter"].set_param("ai_usage_log.retention_days", "8")
-        self.env["ai.usage.alert"]._cron_delete_old_logs()
-        self.assertFalse(self.old_logs[0].exists())
-        self.assertMatchesLogs()
+        deleted = self.env["ai.usage.log"]._cron_delete_old_logs()
+        self.assertEqual(deleted, 2)
+        self.assertFalse(self.old_logs[:2].exists(), "the 12-day-old logs went")
+        self.assertTrue(self.old_logs[2:].exists(), "the others stay")
+        after = self.figures()
+        self.assertEqual(after[:2], before[:2], "counters and usage still count them")
+        self.assertEqual(after[2], before[2], "no Prometheus counter went down")
+        self.assertEqual(
+            self.env["ai.usage.log"]._cron_delete_old_logs(), 0, "run twice: nothing"
+        )
+        self.assertEqual(self.figures(), after)
 
     def test_refresh_is_idempotent(self):
         before = self.daily.search_read(

@@ -127,6 +127,21 @@ def extract_usage(payload):
     return values
 
 
+def checked_usage(usage):
+    """A usage dict of USAGE_FIELDS (as extract_usage gives it), checked
+    like a response's; raise UsageError when it is not believable."""
+    if not isinstance(usage, dict) or set(usage) - set(USAGE_FIELDS):
+        raise UsageError(f"usage must be a dict of {', '.join(USAGE_FIELDS)}")
+    values = {name: _token_count(usage.get(name), name) or 0 for name in USAGE_FIELDS}
+    if values["cached_input_tokens"] > values["input_tokens"]:
+        raise UsageError("usage reports more cached tokens than input tokens")
+    if values["reasoning_tokens"] > values["output_tokens"]:
+        raise UsageError("usage reports more reasoning tokens than output tokens")
+    if not usage.get("total_tokens"):
+        values["total_tokens"] = values["input_tokens"] + values["output_tokens"]
+    return values
+
+
 def _output_text_length(payload):
     length = 0
     for choice in payload.get("choices") or ():
@@ -202,11 +217,11 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
-def backoff_delay(retry_number, base, cap, retry_after=None):
+def backoff_delay(retry_number, base, cap, retry_after=None, rng=random):
     """Exponential backoff with full jitter; ``Retry-After`` wins when given."""
     if retry_after is not None:
         return retry_after
-    return random.uniform(0, min(cap, base * (2**retry_number)))
+    return rng.uniform(0, min(cap, base * (2**retry_number)))
 
 
 def request_fingerprint(*parts):

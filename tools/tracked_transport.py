@@ -1,47 +1,40 @@
-"""An httpx transport that reports every request the openai SDK sends and
-every response it gets, so that the SDK's calls are logged like any other.
+"""An httpx transport that shows every request the openai SDK sends, and
+its response as the body passes, to a call object, so that the SDK's calls
+are logged like any other.
 
-Plain Python: what to do with a call is given as two callables."""
+Plain Python: ``open_call(method, path, body)`` returns the call object:
+- ``answer``: None to send the request, or (status, headers, content) to
+  answer it without sending (a refusal, or a replayed answer);
+- ``received(status, headers)``, ``chunk(bytes)`` as the body arrives,
+  ``closed(complete, error)`` once the SDK closed the response;
+- ``failed(error)`` when no response came at all."""
 
 import json
-
-
-def sse_payloads(raw):
-    """The JSON payloads (or "[DONE]") of a server-sent event stream."""
-    payloads = []
-    for block in raw.decode("utf-8", "replace").replace("\r\n", "\n").split("\n\n"):
-        data = "\n".join(
-            line[5:].lstrip() for line in block.split("\n") if line.startswith("data:")
-        )
-        if not data:
-            continue
-        if data == "[DONE]":
-            payloads.append(data)
-            continue
-        try:
-            payloads.append(json.loads(data))
-        except ValueError:
-            continue
-    return payloads
 
 
 def make_transport_class(httpx):
     """The transport class for the given httpx module (httpx or httpx2,
     whichever the installed openai package uses)."""
 
-    class TeeStream(httpx.SyncByteStream):
-        """Passes the body through, keeps a copy, reports it once closed."""
+    class WatchedStream(httpx.SyncByteStream):
+        """Passes the body through to the SDK and each chunk to the call."""
 
-        def __init__(self, stream, on_close):
+        def __init__(self, stream, call):
             self.stream = stream
-            self.on_close = on_close
-            self.chunks = []
+            self.call = call
+            self.complete = False
+            self.error = None
             self.closed = False
 
         def __iter__(self):
-            for chunk in self.stream:
-                self.chunks.append(chunk)
-                yield chunk
+            try:
+                for chunk in self.stream:
+                    self.call.chunk(chunk)
+                    yield chunk
+            except Exception as error:
+                self.error = error
+                raise
+            self.complete = True
 
         def close(self):
             if self.closed:
@@ -50,16 +43,12 @@ def make_transport_class(httpx):
             try:
                 self.stream.close()
             finally:
-                self.on_close(b"".join(self.chunks))
+                self.call.closed(self.complete, self.error)
 
     class UsageLoggingTransport(httpx.BaseTransport):
-        def __init__(self, inner, start_call, finish_call):
-            """``start_call(path, body) -> handle`` runs before the request
-            leaves; ``finish_call(handle, status, content_type, raw, error)``
-            once the response body has been read (or the request failed)."""
+        def __init__(self, inner, open_call):
             self.inner = inner
-            self.start_call = start_call
-            self.finish_call = finish_call
+            self.open_call = open_call
 
         def handle_request(self, request):
             # a body we can read back as is
@@ -68,23 +57,26 @@ def make_transport_class(httpx):
                 body = json.loads(request.read() or b"null")
             except ValueError:
                 body = None
-            handle = self.start_call(
-                request.url.path, body if isinstance(body, dict) else None
+            call = self.open_call(
+                request.method,
+                request.url.path,
+                body if isinstance(body, dict) else None,
             )
+            if call.answer is not None:
+                status, headers, content = call.answer
+                return httpx.Response(
+                    status, headers=headers, content=content, request=request
+                )
             try:
                 response = self.inner.handle_request(request)
             except Exception as error:
-                self.finish_call(handle, None, None, b"", error)
+                call.failed(error)
                 raise
-            content_type = response.headers.get("content-type", "")
-
-            def report(raw):
-                self.finish_call(handle, response.status_code, content_type, raw, None)
-
+            call.received(response.status_code, response.headers)
             return httpx.Response(
                 response.status_code,
                 headers=response.headers,
-                stream=TeeStream(response.stream, report),
+                stream=WatchedStream(response.stream, call),
                 request=request,
                 extensions=response.extensions,
             )

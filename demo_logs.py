@@ -1,0 +1,101 @@
+"""Demo logs: realistic calls over the last weeks, for the demo database."""
+
+import random
+from datetime import timedelta
+
+from odoo import fields
+
+
+def create_demo_logs(logs, service_id, count, days):
+    """``count`` logs of the service over the last ``days`` days, priced."""
+    rng = random.Random(18)
+    service = logs.env["ai.service"].browse(service_id)
+    users = logs.env.ref("base.user_admin") | logs.env.ref(
+        "base.user_demo", raise_if_not_found=False
+    )
+    partners = logs.env["res.partner"].search([("is_company", "=", False)], limit=10)
+    models_by_type = {
+        "call_summary": ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini"],
+        "transcript_analysis": ["gpt-4.1", "gpt-5-mini"],
+        "contact_analysis": ["gpt-4o-mini", "o4-mini"],
+        "custom_prompt": ["gpt-5", "gpt-4o"],
+        "vision_analysis": ["gpt-4o"],
+        "test_connection": [None],
+        "other": ["text-embedding-3-small", "gpt-6-preview"],
+    }
+    weights = [30, 20, 15, 10, 10, 2, 13]
+    now = fields.Datetime.now()
+    for index in range(count):
+        request_type = rng.choices(list(models_by_type), weights)[0]
+        model_name = rng.choice(models_by_type[request_type])
+        when = now - timedelta(days=rng.uniform(0, days))
+        failed = rng.random() < 0.06
+        log = logs.create(
+            {
+                "service_id": service.id,
+                "company_id": service.company_id.id,
+                "request_type": request_type,
+                "endpoint": "models"
+                if request_type == "test_connection"
+                else "chat/completions",
+                "model": model_name,
+                "request_time": when,
+                "user_id": rng.choice(users).id,
+                "partner_id": rng.choice(partners).id
+                if partners and rng.random() < 0.6
+                else False,
+                "location_id": rng.choice(
+                    ["loc-paris", "loc-lyon", "loc-brussels", "unknown"]
+                ),
+                "message_id": f"msg-{10000 + index}",
+                "contact_id": f"contact-{rng.randint(1, 60)}",
+                "conversation_id": f"conv-{rng.randint(1, 150)}",
+                "status": "failed" if failed else "success",
+                "response_time": when + timedelta(milliseconds=rng.randint(300, 9000)),
+            }
+        )
+        log.duration_ms = int((log.response_time - when).total_seconds() * 1000)
+        if failed:
+            code, status = rng.choice(
+                [
+                    ("rate_limit_exceeded", 429),
+                    ("server_error", 500),
+                    ("timeout", 0),
+                ]
+            )
+            log.write(
+                {
+                    "error_code": code,
+                    "http_status": status,
+                    "error_message": "Demo failure",
+                    "usage_state": "missing",
+                }
+            )
+            continue
+        if not model_name:
+            log.write({"usage_state": "missing", "http_status": 200})
+            continue
+        input_tokens = rng.randint(200, 6000)
+        output_tokens = (
+            0 if model_name.startswith("text-embedding") else rng.randint(50, 1200)
+        )
+        usage = {
+            "input_tokens": input_tokens,
+            "cached_input_tokens": rng.choice([0, 0, input_tokens // 2]),
+            "output_tokens": output_tokens,
+            "reasoning_tokens": output_tokens // 2
+            if model_name.startswith(("o4", "gpt-5"))
+            else 0,
+            "total_tokens": input_tokens + output_tokens,
+        }
+        vals = log._usage_vals(usage, model_name, log._facts())
+        vals.update(
+            http_status=200,
+            response_model=model_name,
+            finish_reason="stop",
+            response_id=f"chatcmpl-demo{index}",
+        )
+        log.write(vals)
+        if vals.get("price_missing"):
+            log._clear_cost()
+    return True

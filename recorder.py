@@ -1,0 +1,411 @@
+"""The log of one call, from its start to its end, shared by every way of
+calling OpenAI (make_openai_api_call, stream_openai_api_call,
+ensure_usage_logging, openai_client): the entry points only say what
+happened; what a log records for it is decided here, once."""
+
+import json
+import logging
+
+import requests
+
+from odoo import fields
+from odoo.exceptions import MissingError, UserError
+
+from .exceptions import AiCallError, AiCallRefused
+from .tools import token_estimate
+from .tools.http_client import (
+    CallFailed,
+    classify_exception,
+    error_response_failure,
+    exception_message,
+)
+from .tools.openai_usage import (
+    UsageError,
+    extract_usage,
+    redact_secrets,
+    request_fingerprint,
+    to_payload,
+)
+from .tools.streams import (
+    ABANDONED,
+    DONE,
+    ENDED,
+    INVALID,
+    SseParser,
+    StreamEventError,
+    StreamWatcher,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+def valid_usage(payload):
+    """The usage of ``payload``, or None when absent or not believable."""
+    try:
+        return extract_usage(to_payload(payload))
+    except UsageError:
+        return None
+
+
+class ReplayGuard:
+    """Successful answers of the current transaction of one cursor.
+
+    When a transaction is rolled back and replayed (Odoo retries a request
+    after a serialization failure), the n-th identical call of the replay
+    gets the n-th answer of the first attempt instead of paying again.
+    A commit ends the transaction and forgets everything."""
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.answers = {}
+        self.seen = {}
+        self.hooked = False
+
+    @classmethod
+    def of(cls, cr):
+        guard = getattr(cr, "_ai_usage_replay_guard", None)
+        if guard is None:
+            guard = cls(cr)
+            cr._ai_usage_replay_guard = guard
+        if not guard.hooked:
+            cr.postcommit.add(guard._forget)
+            cr.postrollback.add(guard._new_attempt)
+            guard.hooked = True
+        return guard
+
+    def _forget(self):
+        self.cr._ai_usage_replay_guard = None
+
+    def _new_attempt(self):
+        self.seen.clear()
+        self.hooked = False
+
+    def key(self, *request):
+        """The key of this occurrence of an identical request."""
+        fingerprint = request_fingerprint(*request)
+        occurrence = self.seen.get(fingerprint, 0)
+        self.seen[fingerprint] = occurrence + 1
+        return fingerprint, occurrence
+
+
+class CallRecorder:
+    """One call's log: ``open`` writes it before the request leaves (or
+    records that a rate limit or a hard budget refused it, and raises
+    AiCallRefused); ``succeed`` or ``fail`` finishes it.
+
+    Finishing never raises: a call that OpenAI answered is not lost because
+    its log could not be written (the server log then keeps its facts)."""
+
+    def __init__(self, service, log_values, body=None, custom_api_key=None):
+        self.service = service
+        self.log_values = log_values
+        self.body = body
+        self.custom_api_key = custom_api_key
+        self.log = None
+
+    @property
+    def endpoint(self):
+        return self.log_values.get("endpoint")
+
+    def secrets(self):
+        return [self.service.sudo().api_key, self.custom_api_key]
+
+    def open(self):
+        """Write-ahead: the log exists before the request leaves. If writing
+        it fails, the call still goes out; its end records the whole call."""
+        limits = self._limits()
+        try:
+            self.log = self.service.env["ai.usage.log"].create_usage_log(
+                service=self.service, limits=limits, **self.log_values
+            )
+        except UserError:
+            raise
+        except Exception:
+            _logger.exception(
+                "ai_usage_log: could not record the start of a call to %s",
+                self.endpoint,
+            )
+        return self
+
+    def _limits(self):
+        """What the log's creation must enforce: the rate limit and the hard
+        budgets with the reservation this call takes; None when no limit
+        applies (the usual, fast case)."""
+        service = self.service
+        budget_ids = service.env["ai.usage.budget"]._applicable_hard_budgets(
+            service.company_id.id, service.id, service.env.uid
+        )
+        if not budget_ids and not service.rate_limit_per_minute:
+            return None
+        model = self.log_values.get("model")
+        usage = {
+            "input_tokens": token_estimate.input_tokens(model, self.body),
+            "output_tokens": token_estimate.output_tokens(self.body),
+        }
+        cost = service.env["ai.model.price"]._cost_vals(
+            usage,
+            model,
+            {
+                "request_time": fields.Datetime.now(),
+                "service_id": service.id,
+                "company_id": service.company_id.id,
+                "company_currency_id": service.company_id.currency_id.id,
+            },
+        )
+        return {
+            "rate_limit": service.rate_limit_per_minute,
+            "budget_ids": budget_ids,
+            "reserved_cost": cost.get("cost_company", 0.0),
+            "reserved_tokens": usage["input_tokens"] + usage["output_tokens"],
+        }
+
+    def succeed(self, result, **facts):
+        """Finish the log from the answer (a dict, a requests.Response or an
+        SDK object); ``facts``: log values the answer does not hold."""
+        try:
+            self._finish(lambda log: log.update_success(result, **facts))
+        except Exception:
+            _logger.exception(
+                "ai_usage_log: a successful call could not be recorded; "
+                "service %s, endpoint %s, model %s, usage %s",
+                self.service.id,
+                self.endpoint,
+                self.log_values.get("model"),
+                valid_usage(result),
+            )
+
+    def fail(self, failure, **facts):
+        """Finish the log as failed (``failure``: a CallFailed)."""
+        message = redact_secrets(failure.message, self.secrets())
+        facts.update(http_status=failure.http_status, retry_count=failure.retry_count)
+        if failure.usage is not None:
+            facts["usage"] = failure.usage
+        try:
+            self._finish(
+                lambda log: log.update_failure(message, failure.error_code, **facts)
+            )
+        except Exception:
+            _logger.exception(
+                "ai_usage_log: a failed call could not be recorded; "
+                "service %s, endpoint %s, error %s: %s",
+                self.service.id,
+                self.endpoint,
+                failure.error_code,
+                message,
+            )
+        _logger.warning(
+            "ai_usage_log: call to %s failed (%s): %s",
+            self.endpoint,
+            failure.error_code,
+            message,
+        )
+
+    def _finish(self, finish):
+        """Run ``finish(log)``; if the call's start was never recorded (or
+        was lost since), record the whole call now."""
+        if self.log:
+            try:
+                return finish(self.log)
+            except MissingError:
+                _logger.warning(
+                    "ai_usage_log: the start of a call to %s was lost; recording it",
+                    self.endpoint,
+                )
+        self.log = self.service.env["ai.usage.log"].create_usage_log(
+            service=self.service, **self.log_values
+        )
+        return finish(self.log)
+
+    def error(self, failure):
+        """The error the caller gets, without any key in it."""
+        return AiCallError(
+            self.service.env._(
+                "The OpenAI call to %(endpoint)s failed (%(code)s): %(message)s",
+                endpoint=self.endpoint,
+                code=failure.error_code,
+                message=redact_secrets(failure.message, self.secrets()),
+            )
+        )
+
+
+def stream_failure(outcome, http_status, retry_count):
+    """The CallFailed of a stream's failed outcome."""
+    return CallFailed(
+        outcome.error_code,
+        outcome.message,
+        http_status=http_status,
+        retry_count=retry_count,
+        usage=valid_usage(outcome.usage_source),
+    )
+
+
+def finish_stream(recorder, outcome, http_status, retry_count=0):
+    """Record a stream's outcome (tools.streams), whichever path read it."""
+    if outcome.succeeded:
+        recorder.succeed(
+            outcome.usage_source or {},
+            http_status=http_status,
+            retry_count=retry_count,
+            **outcome.facts,
+        )
+    else:
+        recorder.fail(
+            stream_failure(outcome, http_status, retry_count), **outcome.facts
+        )
+
+
+def relay_stream(response, retry_count, recorder, guard, replay_key):
+    """The events of a stream as they arrive; its log once it ends, by the
+    rule of tools.streams."""
+    watcher = StreamWatcher()
+    parser = SseParser()
+    events = []
+    ending, cause = ENDED, None
+    try:
+        for chunk in response.iter_content(chunk_size=None):
+            for data in parser.feed(chunk):
+                event = watcher.feed(data)
+                if event is DONE:
+                    return
+                events.append(event)
+                yield event
+        for data in parser.close():
+            watcher.feed(data)
+    except StreamEventError:
+        ending = INVALID
+    except requests.exceptions.RequestException as error:
+        cause = exception_message(error)
+    except GeneratorExit:
+        ending = ABANDONED
+        raise
+    finally:
+        response.close()
+        outcome = watcher.outcome(ending, cause)
+        finish_stream(recorder, outcome, response.status_code, retry_count)
+        if outcome.succeeded:
+            guard.answers[replay_key] = events
+    if not outcome.succeeded:
+        raise recorder.error(CallFailed(outcome.error_code, outcome.message)) from None
+
+
+class SdkCall:
+    """One HTTP attempt of the openai SDK, as tools.tracked_transport sees it."""
+
+    def __init__(self, service, log_values, method, endpoint, body, custom_api_key):
+        body = body or {}
+        self.recorder = CallRecorder(
+            service,
+            dict(
+                log_values,
+                endpoint=endpoint,
+                model=body.get("model"),
+                is_stream=bool(body.get("stream")),
+            ),
+            body,
+            custom_api_key,
+        )
+        self.guard = ReplayGuard.of(service.env.cr)
+        self.replay_key = self.guard.key(service.id, method, endpoint, body)
+        self.answer = self.guard.answers.get(self.replay_key)
+        self.replayed = self.answer is not None
+        self.status = None
+        self.headers = {}
+        self.chunks = []
+        self.parser = self.watcher = None
+        self.invalid = False
+        if self.replayed:
+            return
+        try:
+            self.recorder.open()
+        except AiCallRefused as refusal:
+            # x-should-retry: the SDK must not retry a refusal (one log, no call)
+            self.answer = (
+                429,
+                {"content-type": "application/json", "x-should-retry": "false"},
+                json.dumps(
+                    {
+                        "error": {
+                            "message": str(refusal),
+                            "type": refusal.error_code,
+                            "code": refusal.error_code,
+                            "param": None,
+                        }
+                    }
+                ).encode(),
+            )
+
+    def received(self, status, headers):
+        self.status = status
+        self.headers = dict(headers)
+        if status < 400 and "text/event-stream" in headers.get("content-type", ""):
+            self.parser, self.watcher = SseParser(), StreamWatcher()
+
+    def chunk(self, data):
+        self.chunks.append(data)
+        if self.watcher is None or self.invalid:
+            return
+        try:
+            for event in self.parser.feed(data):
+                self.watcher.feed(event)
+        except StreamEventError:
+            self.invalid = True
+
+    def failed(self, error):
+        """No answer at all (connection refused, timeout...)."""
+        self.recorder.fail(
+            CallFailed(classify_exception(error)[0], exception_message(error))
+        )
+
+    def closed(self, complete, error):
+        """The SDK closed the response: ``complete`` when all of the body
+        was read; ``error`` when the network cut it."""
+        raw = b"".join(self.chunks)
+        if self.watcher is not None:
+            for event in self.parser.close():
+                self.watcher.feed(event)
+            ending = (
+                INVALID if self.invalid else ENDED if complete or error else ABANDONED
+            )
+            cause = exception_message(error) if error else None
+            outcome = self.watcher.outcome(ending, cause)
+            finish_stream(self.recorder, outcome, self.status)
+            if outcome.succeeded:
+                self.guard.answers[self.replay_key] = self._replayable(raw)
+            return
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            payload = None
+        if error is not None or not complete:
+            self.recorder.fail(
+                CallFailed(
+                    "interrupted" if error else "abandoned",
+                    exception_message(error) if error else "The body was not read.",
+                    http_status=self.status,
+                )
+            )
+        elif self.status >= 400:
+            self.recorder.fail(
+                error_response_failure(
+                    self.status, payload, raw.decode("utf-8", "replace")
+                )
+            )
+        elif not isinstance(payload, dict):
+            self.recorder.fail(
+                CallFailed(
+                    "invalid_json",
+                    "The API answered with a body that is not a JSON object.",
+                    http_status=self.status,
+                )
+            )
+        else:
+            self.recorder.succeed(
+                payload,
+                http_status=self.status,
+                expect_usage=self.recorder.log_values.get("model") is not None,
+            )
+            self.guard.answers[self.replay_key] = self._replayable(raw)
+
+    def _replayable(self, raw):
+        content_type = self.headers.get("content-type", "application/json")
+        return self.status, {"content-type": content_type}, raw

@@ -1,0 +1,200 @@
+"""A hostile user with AI Usage / User, through Odoo's own RPC route
+(/web/dataset/call_kw, open to every logged-in user), tries to forge or
+bend logs. Every attempt is refused and changes nothing."""
+
+import json
+
+import psycopg2
+
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from .common import TEST_API_KEY, fake_openai, fast_retries
+
+MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+class RpcRefused(Exception):
+    """Odoo answered an RPC call with an error."""
+
+
+@tagged("post_install", "-at_install")
+class TestRpcAbuse(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = fake_openai()
+        cls.startClassPatcher(fast_retries())
+        cls.env["ai.service"].search([]).action_archive()
+        cls.service = cls.env["ai.service"].create(
+            {
+                "name": "RPC service",
+                "api_base_url": cls.fake.url,
+                "api_key": TEST_API_KEY,
+            }
+        )
+        cls.user = new_test_user(
+            cls.env,
+            login="ai_rpc_user",
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
+        )
+        cls.admin = new_test_user(
+            cls.env,
+            login="ai_rpc_admin",
+            groups="base.group_user,ai_usage_log.group_ai_usage_admin",
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    def rpc(self, model, method, args=(), kwargs=None, login="ai_rpc_user"):
+        """Call ``method`` through /web/dataset/call_kw as ``login``; return
+        its result, or raise RpcRefused with Odoo's error name and message."""
+        self.authenticate(login, login)
+        params = {
+            "model": model,
+            "method": method,
+            "args": list(args),
+            "kwargs": kwargs or {},
+        }
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                "/web/dataset/call_kw",
+                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+                headers={"Content-Type": "application/json"},
+            )
+        answer = response.json()
+        if "error" in answer:
+            data = answer["error"]["data"]
+            raise RpcRefused(f"{data['name']}: {data['message']}")
+        return answer["result"]
+
+    def assertRefused(self, model, method, args=(), kwargs=None, login="ai_rpc_user"):
+        with self.assertRaises(RpcRefused) as refused:
+            self.rpc(model, method, args, kwargs, login)
+        return str(refused.exception)
+
+    def logs(self):
+        self.env.invalidate_all()
+        return self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])
+
+    def real_call(self):
+        """A real call of the user's, made over RPC like a client would."""
+        self.rpc(
+            "ai.service",
+            "make_openai_api_call",
+            [self.service.ids, "chat/completions"],
+            {"data": {"messages": MESSAGES}, "message_id": "real"},
+        )
+        [log] = self.logs().filtered(lambda log: log.message_id == "real")
+        return log
+
+    def test_the_public_call_works_over_rpc(self):
+        log = self.real_call()
+        self.assertEqual((log.status, log.user_id), ("success", self.user))
+        self.assertGreater(log.total_tokens, 0)
+
+    def test_no_forged_log_over_rpc(self):
+        forged = {
+            "status": "success",
+            "total_tokens": -1_000_000,
+            "cost_company": -99,
+            "message_id": "forged",
+        }
+        self.assertRefused("ai.usage.log", "create_usage_log", [], forged)
+        self.assertRefused("ai.usage.log", "create", [forged])
+        self.assertRefused("ai.usage.log", "create", [forged], login="ai_rpc_admin")
+        self.assertFalse(self.logs(), "no log was created")
+
+    def test_a_real_call_cannot_be_rewritten_over_rpc(self):
+        log = self.real_call()
+        before = log.read(["status", "total_tokens", "cost_company", "user_id"])
+        bent = {"total_tokens": -5000, "cost_company": -1}
+        self.assertRefused("ai.usage.log", "update_success", [log.ids, {}], bent)
+        self.assertRefused("ai.usage.log", "update_failure", [log.ids, "failed"], bent)
+        self.assertRefused("ai.usage.log", "write", [log.ids, bent])
+        self.assertRefused(
+            "ai.usage.log", "write", [log.ids, bent], login="ai_rpc_admin"
+        )
+        self.assertRefused("ai.usage.log", "unlink", [log.ids])
+        log.invalidate_recordset()
+        self.assertEqual(
+            log.read(["status", "total_tokens", "cost_company", "user_id"]), before
+        )
+
+    def test_python_only_helpers_are_not_rpc(self):
+        for method, args in (
+            ("ensure_usage_logging", [self.service.ids, None]),
+            ("stream_openai_api_call", [self.service.ids, "chat/completions", {}]),
+            ("openai_client", [self.service.ids]),
+        ):
+            with self.subTest(method=method):
+                message = self.assertRefused("ai.service", method, args)
+                self.assertIn("Private methods", message)
+                self.assertIn(method, message)
+        self.assertFalse(self.fake.received(), "nothing reached OpenAI")
+        self.assertFalse(self.logs())
+
+    def test_recompute_cost_is_for_administrators(self):
+        log = self.real_call()
+        self.assertRefused("ai.usage.log", "action_recompute_cost", [log.ids])
+        self.rpc(
+            "ai.usage.log", "action_recompute_cost", [log.ids], login="ai_rpc_admin"
+        )
+
+    def test_a_hard_token_budget_cannot_be_cheated(self):
+        """The issue's case: a 1,000-token hard budget, calls of about 150
+        tokens, and a forged log of -1,000,000 tokens to make room."""
+        self.env["ai.usage.budget"].create(
+            {"name": "Tight", "limit_tokens": 1000, "hard_limit": True}
+        )
+        self.assertRefused(
+            "ai.usage.log",
+            "create_usage_log",
+            [],
+            {"status": "success", "total_tokens": -1_000_000},
+        )
+        prompt = [{"role": "user", "content": "Summarise the call. " * 26}]
+        sent = refused = 0
+        for _index in range(12):
+            try:
+                self.rpc(
+                    "ai.service",
+                    "make_openai_api_call",
+                    [self.service.ids, "chat/completions"],
+                    {"data": {"messages": prompt, "max_tokens": 20}},
+                )
+                sent += 1
+            except RpcRefused as error:
+                self.assertIn("budget", str(error))
+                refused += 1
+        logs = self.logs()
+        used = sum(
+            logs.filtered(lambda log: log.status == "success").mapped("total_tokens")
+        )
+        self.assertGreater(min(logs.mapped("total_tokens")), 140)
+        self.assertEqual(len(self.fake.received()), sent)
+        self.assertGreater(refused, 0, "the budget stopped the calls")
+        self.assertLess(used, 1000 + 200, "at most one call past the limit")
+
+    def test_the_database_refuses_negative_figures(self):
+        log = self.real_call()
+        for column, value in (
+            ("total_tokens", -1),
+            ("input_tokens", -5),
+            ("cost_company", -0.01),
+            ("cost", -1),
+            ("duration_ms", -3),
+            ("retry_count", -1),
+        ):
+            with (
+                self.subTest(column=column),
+                mute_logger("odoo.sql_db"),
+                self.assertRaises(psycopg2.errors.CheckViolation),
+                self.env.cr.savepoint(),
+            ):
+                self.env.cr.execute(
+                    f"UPDATE ai_usage_log SET {column} = %s WHERE id = %s",
+                    [value, log.id],
+                )

@@ -1,0 +1,195 @@
+"""Sending one request to an OpenAI-compatible API: retries with backoff and
+Retry-After, one deadline for the whole call, error classification.
+
+Plain Python (no Odoo): the HTTP session, the sleep and the clock are
+injected, so every rule here is unit-tested without a database or a server."""
+
+import json
+import random
+import time
+
+import requests
+
+from .openai_usage import backoff_delay, extract_error, parse_retry_after
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
+RETRY_BACKOFF_CAP = 8.0
+
+
+class CallFailed(Exception):
+    """A request that got no usable answer; carries what its log records."""
+
+    def __init__(
+        self, error_code, message, http_status=None, retry_count=0, usage=None
+    ):
+        super().__init__(message)
+        self.error_code = error_code
+        self.message = message
+        self.http_status = http_status
+        self.retry_count = retry_count
+        self.usage = usage  # what the answer reported before failing, if anything
+
+
+def classify_exception(error):
+    """(error_code, retryable) of a requests or httpx exception. A read
+    timeout is not retried: OpenAI may have done, and billed, the work."""
+    name = type(error).__name__
+    if isinstance(error, requests.exceptions.SSLError) or "SSL" in name:
+        return "ssl_error", False
+    if (
+        isinstance(error, requests.exceptions.ConnectTimeout)
+        or name == "ConnectTimeout"
+    ):
+        return "connect_timeout", True
+    if isinstance(error, requests.exceptions.Timeout) or name.endswith("Timeout"):
+        return "timeout", False
+    if isinstance(error, requests.exceptions.ConnectionError) or name in (
+        "ConnectError",
+        "RemoteProtocolError",
+    ):
+        return "connection_error", True
+    return "request_error", False
+
+
+def exception_message(error):
+    """What a failed request's log says: the kind of failure in plain words."""
+    kind = type(error).__name__
+    code, _retryable = classify_exception(error)
+    if code in ("timeout", "connect_timeout"):
+        return f"{kind}: the API did not answer in time."
+    if code == "ssl_error":
+        return f"{kind}: the TLS connection to the API failed."
+    if code == "connection_error":
+        return f"{kind}: could not connect to the API ({error})."
+    return f"{kind}: {error}"
+
+
+def error_response_failure(status, payload, text, retry_count=0):
+    """CallFailed for an HTTP error answer (status >= 400)."""
+    code, message = extract_error(payload, status)
+    return CallFailed(
+        code,
+        message or f"HTTP {status}: {(text or '')[:300]}",
+        http_status=status,
+        retry_count=retry_count,
+    )
+
+
+class ApiClient:
+    """Sends requests to one API base URL with one key.
+
+    ``session``: anything with requests' ``request(method, url, **kwargs)``;
+    ``sleep`` and ``clock`` (monotonic seconds) are injectable for tests."""
+
+    def __init__(
+        self,
+        base_url,
+        api_key,
+        timeout,
+        max_retries,
+        session=requests,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        rng=random,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.session = session
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+
+    def send(self, method, endpoint, body=None, stream=False):
+        """Send with retries; return (response, retry_count), the response
+        being the last one received (maybe an error status), or raise
+        CallFailed when no answer came. The whole call, retries included,
+        fits in the timeout."""
+        url = f"{self.base_url}/{endpoint}"
+        headers = {
+            "Authorization": f"Bearer {self.api_key or ''}",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        payload = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            payload = json.dumps(body)
+        deadline = self.clock() + self.timeout
+        retry_count = 0
+        while True:
+            retry_after = None
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=payload,
+                    timeout=max(deadline - self.clock(), 0.001),
+                    stream=stream,
+                )
+            except requests.exceptions.RequestException as error:
+                code, retryable = classify_exception(error)
+                if not retryable or not self._may_retry(retry_count, deadline, None):
+                    raise CallFailed(
+                        code, exception_message(error), retry_count=retry_count
+                    ) from None
+            else:
+                if response.status_code not in RETRYABLE_STATUSES:
+                    return response, retry_count
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if not self._may_retry(retry_count, deadline, retry_after):
+                    return response, retry_count
+                response.close()
+            delay = backoff_delay(
+                retry_count,
+                RETRY_BACKOFF_BASE,
+                RETRY_BACKOFF_CAP,
+                retry_after,
+                self.rng,
+            )
+            self.sleep(min(delay, max(deadline - self.clock(), 0)))
+            retry_count += 1
+
+    def _may_retry(self, retry_count, deadline, retry_after):
+        if retry_count >= self.max_retries:
+            return False
+        return self.clock() + (retry_after or 0) < deadline
+
+    def request_json(self, method, endpoint, body=None):
+        """Send and return (JSON object, HTTP status, retry_count); raise
+        CallFailed for an error status or a body that is not a JSON object."""
+        response, retry_count = self.send(method, endpoint, body)
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if status >= 400:
+            raise error_response_failure(status, payload, response.text, retry_count)
+        if not isinstance(payload, dict):
+            raise CallFailed(
+                "invalid_json",
+                f"The API answered HTTP {status} with a body that is not a JSON "
+                f"object: {response.text[:200]!r}",
+                http_status=status,
+                retry_count=retry_count,
+            )
+        return payload, status, retry_count
+
+    def open_stream(self, endpoint, body):
+        """Send a streaming request; return (response, retry_count) with the
+        body still to be read, or raise CallFailed for an error status."""
+        response, retry_count = self.send("POST", endpoint, body, stream=True)
+        if response.status_code >= 400:
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
+            text = response.text
+            response.close()
+            raise error_response_failure(
+                response.status_code, payload, text, retry_count
+            )
+        return response, retry_count
