@@ -172,13 +172,12 @@ class AiUsageLogDaily(models.Model):
         if log_where:
             log_query.add_where(log_where)
         log_rows = log_query.select(log_columns)
-        if not use_summary:
-            return SQL("(%s)", log_rows)
-        summary_domain = list(rules or [])
+        summary_domain = list(rules or []) if use_summary else expression.FALSE_DOMAIN
         if "day" in summary._fields:
             summary_domain = expression.AND(
                 [summary_domain, [("day", "<", since.date())]]
             )
+        # no summary row when it cannot be filtered: it still names the columns
         summary_query = summary._where_calc(summary_domain)
         if summary_where:
             summary_query.add_where(summary_where)

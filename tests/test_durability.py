@@ -114,6 +114,64 @@ class TestDurability(CommittedCase):
         self.assertEqual(len(self.fake.received()), 1, "OpenAI was called once")
         self.assertEqual(self.count_logs(message_id="replayed"), 1)
 
+    def replayed(self, make_call):
+        """Run ``make_call(env)`` in a request handler that Odoo replays once
+        after a serialization failure; return what each attempt got."""
+        answers = []
+        with self.registry.cursor() as cr:
+            env = self.env_for(cr)
+
+            def request_handler():
+                answers.append(make_call(env))
+                if len(answers) == 1:
+                    cr.execute(SERIALIZATION_FAILURE)
+                return answers[-1]
+
+            retrying(request_handler, env)
+        self.assertEqual(len(answers), 2, "Odoo replayed the handler")
+        return answers
+
+    def test_a_replayed_stream_does_not_pay_twice(self):
+        def stream(env):
+            service = env["ai.service"].browse(self.service_ids[0])
+            return list(
+                service.stream_openai_api_call(
+                    "chat/completions", {"messages": MESSAGES}, message_id="replay-s"
+                )
+            )
+
+        first, second = self.replayed(stream)
+        self.assertEqual(first, second, "the replay got the events already paid for")
+        self.assertEqual(len(self.fake.received()), 1, "OpenAI was called once")
+        self.assertEqual(self.count_logs(message_id="replay-s"), 1)
+
+    def test_a_replayed_sdk_call_does_not_pay_twice(self):
+        try:
+            import openai  # noqa: F401
+        except ImportError:
+            self.skipTest("the openai package is not installed")
+
+        def sdk_call(env):
+            service = env["ai.service"].browse(self.service_ids[0])
+            client = service.openai_client(message_id="replay-sdk")
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES
+            )
+            streamed = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            return completion.id, [chunk.id for chunk in streamed]
+
+        first, second = self.replayed(sdk_call)
+        self.assertEqual(first, second, "the replay got the answers already paid for")
+        self.assertEqual(
+            len(self.fake.received()), 2, "OpenAI was called twice, once each"
+        )
+        self.assertEqual(self.count_logs(message_id="replay-sdk"), 2)
+
     def test_identical_calls_in_one_transaction_are_all_sent(self):
         with self.registry.cursor() as cr:
             env = self.env_for(cr)

@@ -1,6 +1,7 @@
 """tools.http_client without a database or a server: a scripted session,
 a fake clock and a sleep that only advances it."""
 
+import itertools
 import unittest
 
 import requests
@@ -102,7 +103,8 @@ class TestApiClient(unittest.TestCase):
         )
         _payload, _status, retries = api.request_json("POST", "chat/completions", {})
         self.assertEqual(retries, 2)
-        waits = [b[3] - a[3] for a, b in zip(session.sent, session.sent[1:])]
+        times = [when for _m, _u, _k, when in session.sent]
+        waits = [later - earlier for earlier, later in itertools.pairwise(times)]
         self.assertEqual(waits, [0.5, 1.0], "base 0.5 s, doubled (full jitter max)")
         self.assertEqual(clock.now, 1001.5)
 

@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
 
 from .common import TEST_API_KEY, AiUsageCase
@@ -108,3 +108,46 @@ class TestSecurity(AiUsageCase):
             "chat/completions", data={"messages": MESSAGES}
         )
         self.assertEqual(len(self.logs(other_service)), 2)
+
+
+class TestCallerCannotSetMeasures(AiUsageCase):
+    """Python callers keep the documented helpers, but may only say what a
+    call is about: what it used, cost and did is measured."""
+
+    def test_create_usage_log_takes_attribution_only(self):
+        log = self.Log.create_usage_log(
+            service=self.service, request_type="custom_prompt", message_id="m-1"
+        )
+        self.assertEqual((log.status, log.message_id), ("processing", "m-1"))
+        for forged in (
+            {"status": "success"},
+            {"total_tokens": -1_000_000},
+            {"cost_company": -99},
+            {"user_id": self.admin.id},
+            {"request_time": "2020-01-01 00:00:00"},
+        ):
+            with self.subTest(forged=forged), self.assertRaises(UserError):
+                self.Log.create_usage_log(service=self.service, **forged)
+
+    def test_finishing_a_log_takes_facts_not_figures(self):
+        log = self.Log.create_usage_log(service=self.service, model="gpt-4o-mini")
+        with self.assertRaises(UserError):
+            log.update_success({}, total_tokens=-5000, cost_company=-1)
+        with self.assertRaises(UserError):
+            log.update_failure("x", "boom", cost_company=-1)
+        with self.assertRaises(UserError):
+            log.update_failure("x", "boom", usage={"input_tokens": -5})
+        log.update_failure("x", "boom", http_status=500, usage={"input_tokens": 7})
+        self.assertRecordValues(
+            log,
+            [{"status": "failed", "input_tokens": 7, "usage_state": "partial"}],
+        )
+
+    def test_no_pending_status_and_one_home_for_exceptions(self):
+        from .. import exceptions
+        from ..controllers import main
+
+        self.assertNotIn("pending", dict(self.Log._fields["status"].selection))
+        self.assertEqual(self.Log._fields["status"].default(self.Log), "processing")
+        for name in ("AiCallError", "AiCallRefused", "AiPayloadTooLarge"):
+            self.assertIs(getattr(main, name), getattr(exceptions, name))

@@ -1,0 +1,107 @@
+"""What a hard budget reserves for a call before it is sent: images and PDF
+pages as OpenAI counts them (tools.token_estimate), text by characters."""
+
+import base64
+import io
+import random
+import unittest
+
+from PIL import Image
+
+from ..recorder import CallRecorder
+from ..tools import token_estimate
+from .common import AiUsageCase
+
+
+def noise_png(width, height):
+    """A PNG that does not compress: about 3 bytes a pixel."""
+    rng = random.Random(7)
+    image = Image.frombytes(
+        "RGB",
+        (width, height),
+        bytes(rng.getrandbits(8) for _ in range(width * height * 3)),
+    )
+    output = io.BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()
+
+
+class TestTokenEstimate(unittest.TestCase):
+    def test_tile_models_as_openai_documents_them(self):
+        image_tokens = token_estimate.image_tokens
+        self.assertEqual(image_tokens("gpt-4o", 1024, 1024), 765)
+        self.assertEqual(image_tokens("gpt-4o", 2048, 4096), 1105)
+        self.assertEqual(image_tokens("gpt-4o", 4096, 8192, detail="low"), 85)
+        self.assertEqual(image_tokens("gpt-4o-mini", 512, 512), 2833 + 5667)
+        self.assertEqual(image_tokens("o3", 512, 512), 75 + 150)
+        self.assertEqual(image_tokens("gpt-4o"), 85 + 170 * 8, "unknown size: most")
+
+    def test_patch_models(self):
+        image_tokens = token_estimate.image_tokens
+        self.assertEqual(image_tokens("gpt-4.1-mini", 1024, 1024), 1659)  # 1024 x 1.62
+        self.assertEqual(image_tokens("gpt-4.1-nano", 1800, 2400), 3779)  # capped
+        self.assertEqual(image_tokens("o4-mini"), 2642)
+
+    def test_a_request_body(self):
+        png = noise_png(300, 200)
+        body = {
+            "model": "gpt-4.1",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "x" * 400},
+                        {
+                            "type": "image_url",
+                            "image_url": {
+                                "url": "data:image/png;base64,"
+                                + base64.b64encode(png).decode()
+                            },
+                        },
+                        {"type": "image_url", "image_url": {"url": "https://e.com/a"}},
+                    ],
+                }
+            ],
+        }
+        tokens = token_estimate.input_tokens("gpt-4.1", body)
+        words = 1 + 1  # "user", "text": keys do not count, values do
+        self.assertEqual(tokens, words + 100 + (85 + 170) + (85 + 170 * 8))
+        self.assertLess(tokens, len(png) // 100, "nothing like the base64 size")
+        self.assertEqual(token_estimate.output_tokens({"max_tokens": 300}), 300)
+        self.assertEqual(token_estimate.output_tokens({}), 1000)
+
+
+class TestVisionReservation(AiUsageCase):
+    def setUp(self):
+        super().setUp()
+        self.service.default_model = "gpt-4.1"
+        self.env["ai.usage.budget"].create(
+            {"name": "Vision", "limit_tokens": 20_000, "hard_limit": True}
+        )
+        self.image = base64.b64encode(noise_png(600, 600)).decode()
+        self.assertGreater(len(self.image), 1_000_000, "a 1 MB image")
+
+    def test_a_large_image_reserves_its_tiles_not_its_bytes(self):
+        body = {
+            "model": "gpt-4.1",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is the invoice total?"},
+                        {
+                            "type": "image_url",
+                            "image_url": {"url": f"data:image/png;base64,{self.image}"},
+                        },
+                    ],
+                }
+            ],
+        }
+        limits = CallRecorder(self.service, {"model": "gpt-4.1"}, body)._limits()
+        # "user", "text", the prompt (26 characters), 4 tiles, the output cap
+        self.assertEqual(limits["reserved_tokens"], 1 + 1 + 7 + 765 + 1000)
+        answer = self.service.analyze_image(
+            "What is the invoice total?", image_base64=self.image
+        )
+        self.assertTrue(answer, "a 20,000-token budget lets the image through")
+        self.assertEqual(self.last_log().status, "success")
