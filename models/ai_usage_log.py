@@ -1,5 +1,7 @@
 import json
 import logging
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -60,6 +62,39 @@ INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 # GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
 BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
+
+
+# What finishing a call needs to know of its start (company_currency_id: the
+# currency of the log's company), as SQL on ai_usage_log.
+FACTS = ("request_time", "model", "service_id", "company_id", "company_currency_id")
+FACTS_COLUMNS = SQL(
+    "request_time, model, service_id, company_id, (SELECT currency_id"
+    " FROM res_company WHERE res_company.id = ai_usage_log.company_id)"
+)
+
+
+class _StartedCalls:
+    """The facts of the calls this process started and has not finished:
+    finishing a call then needs no query to read them back. Bounded; a call
+    finished elsewhere (another worker, after a restart) reads them."""
+
+    def __init__(self, size=10_000):
+        self.size = size
+        self.facts = OrderedDict()
+        self.lock = threading.Lock()
+
+    def put(self, key, facts):
+        with self.lock:
+            self.facts[key] = facts
+            while len(self.facts) > self.size:
+                self.facts.popitem(last=False)
+
+    def take(self, key):
+        with self.lock:
+            return self.facts.pop(key, None)
+
+
+_started_calls = _StartedCalls()
 
 
 def _error_rate(status):
@@ -258,15 +293,9 @@ class AiUsageLog(models.Model):
     # Every call writes twice (its start, then its end), so these two writes
     # are single SQL statements built with the fields' own conversions.
     # ------------------------------------------------------------------
-    def _in_own_transaction(self, operation, write_ahead=False, read_committed=False):
+    def _in_own_transaction(self, operation, read_committed=False):
         """Run ``operation(log_model)`` in a new cursor that is committed on
         return; ``log_model`` is a superuser ai.usage.log in that cursor.
-
-        ``write_ahead``: the row only marks a call as started and is made
-        durable by the synchronous commit that finishes the call, so its own
-        commit need not wait for the disk. Other transactions see it at once;
-        only a crash of PostgreSQL itself within a fraction of a second could
-        lose it, and then the end of the call records the call anew.
 
         ``read_committed``: each statement sees what others committed before
         it, even after waiting for a lock (limit checks need that; Odoo's
@@ -274,8 +303,6 @@ class AiUsageLog(models.Model):
         with self.env.registry.cursor() as cr:
             if read_committed and not self.env.registry.in_test_mode():
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            if write_ahead:
-                cr.execute("SET LOCAL synchronous_commit TO OFF")
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
             result = operation(env["ai.usage.log"])
         # The caller's cache predates the new rows (visible to it in test mode).
@@ -303,14 +330,27 @@ class AiUsageLog(models.Model):
             create_date=now,
             write_date=now,
         )
+        # The row of a call that starts only marks it as started, and is made
+        # durable by the synchronous commit that finishes the call: its own
+        # commit need not wait for the disk. Others see it at once; only a
+        # crash of PostgreSQL itself within a fraction of a second could lose
+        # it, and then the end of the call records the call anew.
+        started = vals.get("status") == "processing"
         self.env.cr.execute(
             SQL(
-                "INSERT INTO ai_usage_log (%s) VALUES %s RETURNING id",
+                "%s INSERT INTO ai_usage_log (%s) VALUES %s RETURNING id, %s",
+                SQL("SET LOCAL synchronous_commit TO OFF;" if started else ""),
                 SQL(", ").join(SQL.identifier(name) for name in row),
                 tuple(row.values()),
+                FACTS_COLUMNS,
             )
         )
-        return self.env.cr.fetchone()[0]
+        log_id, *facts = self.env.cr.fetchone()
+        if started:  # a call that will be finished
+            _started_calls.put(
+                (self.env.cr.dbname, log_id), dict(zip(FACTS, facts, strict=True))
+            )
+        return log_id
 
     @api.model
     def _sql_update(self, log_id, vals):
@@ -331,35 +371,18 @@ class AiUsageLog(models.Model):
 
     @api.model
     def _call_facts(self, log_id):
-        """What finishing a log needs to know of its call, in one query."""
+        """What finishing a log needs to know of its call: remembered when
+        this process started it, else read in one query."""
+        facts = _started_calls.take((self.env.cr.dbname, log_id))
+        if facts:
+            return facts
         self.env.cr.execute(
-            SQL(
-                """
-                SELECT log.request_time, log.model, log.service_id, log.company_id,
-                       company.currency_id
-                  FROM ai_usage_log log
-                  JOIN res_company company ON company.id = log.company_id
-                 WHERE log.id = %s
-                """,
-                log_id,
-            )
+            SQL("SELECT %s FROM ai_usage_log WHERE id = %s", FACTS_COLUMNS, log_id)
         )
         row = self.env.cr.fetchone()
         if not row:
             raise MissingError(self.env._("The usage log %s does not exist.", log_id))
-        return dict(
-            zip(
-                (
-                    "request_time",
-                    "model",
-                    "service_id",
-                    "company_id",
-                    "company_currency_id",
-                ),
-                row,
-                strict=True,
-            )
-        )
+        return dict(zip(FACTS, row, strict=True))
 
     def _facts(self):
         self.ensure_one()
@@ -433,7 +456,6 @@ class AiUsageLog(models.Model):
         vals = self._prepare_log_vals(service, **values)
         log_id, refusal = self._in_own_transaction(
             lambda logs: logs._start_call(vals, limits),
-            write_ahead=True,
             read_committed=bool(limits),
         )
         if refusal:
