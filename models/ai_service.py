@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
 
 from ..exceptions import AiPayloadTooLarge
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
@@ -114,38 +113,9 @@ class AiService(models.Model):
             service.has_api_key = bool(service.sudo().api_key)
 
     def _compute_counters(self):
-        """Derived from the logs the reader may see (through their daily
-        summary), so exact whatever runs concurrently, and fast with
-        millions of logs."""
-        counters = {}
-        if self.ids:
-            self.env["ai.usage.log"].flush_model()
-            ids = tuple(self.ids)
-            source = self.env["ai.usage.log.daily"]._union(
-                SQL(
-                    "service_id, calls, failed, total_tokens, cost_company,"
-                    " last_request_time"
-                ),
-                SQL(
-                    "service_id, 1, (status = 'failed')::int,"
-                    " COALESCE(total_tokens, 0),"
-                    " COALESCE(cost_company, 0), request_time"
-                ),
-                SQL("service_id IN %s", ids),
-                SQL("service_id IN %s", ids),
-            )
-            self.env.cr.execute(
-                SQL(
-                    """
-                    SELECT service_id, sum(calls), sum(failed), sum(total_tokens),
-                           sum(cost_company), max(last_request_time)
-                      FROM %s AS source
-                  GROUP BY service_id
-                    """,
-                    source,
-                )
-            )
-            counters = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        """From the logs the reader may see (ai.usage.report), so exact
+        whatever runs concurrently, and fast with millions of logs."""
+        counters = self.env["ai.usage.report"]._service_counters(self.ids)
         for service in self:
             calls, failed, tokens, cost, last = counters.get(
                 service.id, (0, 0, 0, 0.0, False)

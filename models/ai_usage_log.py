@@ -1,12 +1,9 @@
 import json
 import logging
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, MissingError, UserError
-from odoo.tools import SQL
+from odoo.exceptions import AccessError, UserError
 
 from ..exceptions import AiCallRefused
 from ..tools.openai_usage import (
@@ -18,6 +15,7 @@ from ..tools.openai_usage import (
     redact_secrets,
     to_payload,
 )
+from .ai_usage_log_writer import error_rate_of
 
 _logger = logging.getLogger(__name__)
 
@@ -60,49 +58,11 @@ RETENTION_PARAM = "ai_usage_log.retention_days"
 # Added to a service's timeout before a call still "processing" is declared lost.
 INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
-# GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
-BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
-
-
-# What finishing a call needs to know of its start (company_currency_id: the
-# currency of the log's company), as SQL on ai_usage_log.
-FACTS = ("request_time", "model", "service_id", "company_id", "company_currency_id")
-FACTS_COLUMNS = SQL(
-    "request_time, model, service_id, company_id, (SELECT currency_id"
-    " FROM res_company WHERE res_company.id = ai_usage_log.company_id)"
-)
-
-
-class _StartedCalls:
-    """The facts of the calls this process started and has not finished:
-    finishing a call then needs no query to read them back. Bounded; a call
-    finished elsewhere (another worker, after a restart) reads them."""
-
-    def __init__(self, size=10_000):
-        self.size = size
-        self.facts = OrderedDict()
-        self.lock = threading.Lock()
-
-    def put(self, key, facts):
-        with self.lock:
-            self.facts[key] = facts
-            while len(self.facts) > self.size:
-                self.facts.popitem(last=False)
-
-    def take(self, key):
-        with self.lock:
-            return self.facts.pop(key, None)
-
-
-_started_calls = _StartedCalls()
-
-
-def _error_rate(status):
-    return 100.0 if status == "failed" else 0.0
 
 
 class AiUsageLog(models.Model):
     _name = "ai.usage.log"
+    _inherit = ["ai.usage.log.writer"]
     _description = "AI Usage Log"
     _order = "request_time desc, id desc"
 
@@ -276,7 +236,7 @@ class AiUsageLog(models.Model):
     @api.depends("status")
     def _compute_error_rate(self):
         for log in self:
-            log.error_rate = _error_rate(log.status)
+            log.error_rate = error_rate_of(log.status)
 
     @api.depends("metadata")
     def _compute_metadata_text(self):
@@ -286,103 +246,6 @@ class AiUsageLog(models.Model):
                 if log.metadata
                 else False
             )
-
-    # ------------------------------------------------------------------
-    # Writing logs: always in a transaction of their own, committed at once,
-    # so that a log outlives whatever happens to the caller's transaction.
-    # Every call writes twice (its start, then its end), so these two writes
-    # are single SQL statements built with the fields' own conversions.
-    # ------------------------------------------------------------------
-    def _in_own_transaction(self, operation, read_committed=False):
-        """Run ``operation(log_model)`` in a new cursor that is committed on
-        return; ``log_model`` is a superuser ai.usage.log in that cursor.
-
-        ``read_committed``: each statement sees what others committed before
-        it, even after waiting for a lock (limit checks need that; Odoo's
-        REPEATABLE READ would keep the snapshot taken before the wait)."""
-        with self.env.registry.cursor() as cr:
-            if read_committed and not self.env.registry.in_test_mode():
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            env = api.Environment(cr, self.env.uid, self.env.context, su=True)
-            result = operation(env["ai.usage.log"])
-        # The caller's cache predates the new rows (visible to it in test mode).
-        self.env["ai.usage.log"].invalidate_model()
-        self.env["ai.service"].invalidate_model(
-            ["usage_count", "error_count", "last_used", "total_tokens", "total_cost"]
-        )
-        return result
-
-    def _column_values(self, vals):
-        if "status" in vals:  # the SQL writes below skip the ORM's computes
-            vals = dict(vals, error_rate=_error_rate(vals["status"]))
-        return {
-            name: self._fields[name].convert_to_column(value, self, vals)
-            for name, value in vals.items()
-        }
-
-    @api.model
-    def _sql_insert(self, vals):
-        now = fields.Datetime.now()
-        row = self._column_values(vals)
-        row.update(
-            create_uid=self.env.uid,
-            write_uid=self.env.uid,
-            create_date=now,
-            write_date=now,
-        )
-        # The row of a call that starts only marks it as started, and is made
-        # durable by the synchronous commit that finishes the call: its own
-        # commit need not wait for the disk. Others see it at once; only a
-        # crash of PostgreSQL itself within a fraction of a second could lose
-        # it, and then the end of the call records the call anew.
-        started = vals.get("status") == "processing"
-        self.env.cr.execute(
-            SQL(
-                "%s INSERT INTO ai_usage_log (%s) VALUES %s RETURNING id, %s",
-                SQL("SET LOCAL synchronous_commit TO OFF;" if started else ""),
-                SQL(", ").join(SQL.identifier(name) for name in row),
-                tuple(row.values()),
-                FACTS_COLUMNS,
-            )
-        )
-        log_id, *facts = self.env.cr.fetchone()
-        if started:  # a call that will be finished
-            _started_calls.put(
-                (self.env.cr.dbname, log_id), dict(zip(FACTS, facts, strict=True))
-            )
-        return log_id
-
-    @api.model
-    def _sql_update(self, log_id, vals):
-        row = self._column_values(vals)
-        row.update(write_uid=self.env.uid, write_date=fields.Datetime.now())
-        self.env.cr.execute(
-            SQL(
-                "UPDATE ai_usage_log SET %s WHERE id = %s",
-                SQL(", ").join(
-                    SQL("%s = %s", SQL.identifier(name), value)
-                    for name, value in row.items()
-                ),
-                log_id,
-            )
-        )
-        if not self.env.cr.rowcount:
-            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
-
-    @api.model
-    def _call_facts(self, log_id):
-        """What finishing a log needs to know of its call: remembered when
-        this process started it, else read in one query."""
-        facts = _started_calls.take((self.env.cr.dbname, log_id))
-        if facts:
-            return facts
-        self.env.cr.execute(
-            SQL("SELECT %s FROM ai_usage_log WHERE id = %s", FACTS_COLUMNS, log_id)
-        )
-        row = self.env.cr.fetchone()
-        if not row:
-            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
-        return dict(zip(FACTS, row, strict=True))
 
     def _facts(self):
         self.ensure_one()

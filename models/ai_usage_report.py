@@ -141,6 +141,40 @@ class AiUsageReport(models.AbstractModel):
             )
         return top
 
+    @api.model
+    def _service_counters(self, service_ids):
+        """{service id: (calls, failed calls, tokens, cost, last request
+        time)} of the logs the current user may read, through their daily
+        summary."""
+        if not service_ids:
+            return {}
+        self.env["ai.usage.log"].flush_model()
+        ids = tuple(service_ids)
+        source = self.env["ai.usage.log.daily"]._union(
+            SQL(
+                "service_id, calls, failed, total_tokens, cost_company,"
+                " last_request_time"
+            ),
+            SQL(
+                "service_id, 1, (status = 'failed')::int, COALESCE(total_tokens, 0),"
+                " COALESCE(cost_company, 0), request_time"
+            ),
+            SQL("service_id IN %s", ids),
+            SQL("service_id IN %s", ids),
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT service_id, sum(calls), sum(failed), sum(total_tokens),
+                       sum(cost_company), max(last_request_time)
+                  FROM %s AS source
+              GROUP BY service_id
+                """,
+                source,
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
     # ------------------------------------------------------------------
     # Usage figures and metrics
     # ------------------------------------------------------------------
