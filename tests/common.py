@@ -5,7 +5,7 @@ from unittest.mock import patch
 from odoo import Command, api
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
-from odoo.tests import BaseCase, TransactionCase, new_test_user
+from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import get_db_name
 
 from .fake_openai import FakeOpenAI
@@ -191,3 +191,37 @@ class CommittedCase(BaseCase):
                 [service_id or self.service_ids[0], *conditions.values()],
             )
             return cr.fetchone()[0]
+
+
+class AiHttpCase(HttpCase):
+    """Requests to a real Odoo HTTP server, with the only active AI service
+    on the fake OpenAI server and an AI user (login = password = ``login``)."""
+
+    login = "ai_http_user"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = fake_openai()
+        cls.startClassPatcher(fast_retries())
+        cls.env["ai.service"].search([]).action_archive()
+        cls.service = cls.env["ai.service"].create(
+            {
+                "name": "HTTP service",
+                "api_base_url": cls.fake.url,
+                "api_key": TEST_API_KEY,
+            }
+        )
+        cls.user = new_test_user(
+            cls.env,
+            login=cls.login,
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    def logs(self):
+        self.env.invalidate_all()
+        return self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])

@@ -7,43 +7,24 @@ from unittest.mock import patch
 from prometheus_client.parser import text_string_to_metric_families
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import config
 from odoo.tools.pdf import PdfReader, PdfWriter
 
-from .common import TEST_API_KEY, fake_openai, fast_retries
+from .common import TEST_API_KEY, AiHttpCase
 from .fake_openai import Reply, error_body
 
 TRANSCRIPT = "Agent: Hello. Caller: my parcel is late, I need it by Friday."
 
 
 @tagged("post_install", "-at_install")
-class TestControllers(HttpCase):
+class TestControllers(AiHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fake = fake_openai()
-        cls.startClassPatcher(fast_retries())
-        cls.env["ai.service"].search([]).action_archive()
-        cls.service = cls.env["ai.service"].create(
-            {
-                "name": "HTTP service",
-                "api_base_url": cls.fake.url,
-                "api_key": TEST_API_KEY,
-            }
-        )
-        cls.user = new_test_user(
-            cls.env,
-            login="ai_http_user",
-            groups="base.group_user,ai_usage_log.group_ai_usage_user",
-        )
         cls.outsider = new_test_user(
             cls.env, login="ai_http_outsider", groups="base.group_user"
         )
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     def post(self, path, payload, login="ai_http_user"):
         if login:
@@ -51,10 +32,6 @@ class TestControllers(HttpCase):
         return self.url_open(
             path, data=json.dumps(payload), headers={"Content-Type": "application/json"}
         )
-
-    def logs(self):
-        self.env.invalidate_all()
-        return self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])
 
     def assertFieldError(self, response, status, field):
         self.assertEqual(response.status_code, status, response.text)

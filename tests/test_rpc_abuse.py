@@ -6,10 +6,10 @@ import json
 
 import psycopg2
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import TEST_API_KEY, fake_openai, fast_retries
+from .common import AiHttpCase
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -19,34 +19,17 @@ class RpcRefused(Exception):
 
 
 @tagged("post_install", "-at_install")
-class TestRpcAbuse(HttpCase):
+class TestRpcAbuse(AiHttpCase):
+    login = "ai_rpc_user"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.fake = fake_openai()
-        cls.startClassPatcher(fast_retries())
-        cls.env["ai.service"].search([]).action_archive()
-        cls.service = cls.env["ai.service"].create(
-            {
-                "name": "RPC service",
-                "api_base_url": cls.fake.url,
-                "api_key": TEST_API_KEY,
-            }
-        )
-        cls.user = new_test_user(
-            cls.env,
-            login="ai_rpc_user",
-            groups="base.group_user,ai_usage_log.group_ai_usage_user",
-        )
         cls.admin = new_test_user(
             cls.env,
             login="ai_rpc_admin",
             groups="base.group_user,ai_usage_log.group_ai_usage_admin",
         )
-
-    def setUp(self):
-        super().setUp()
-        self.fake.reset()
 
     def rpc(self, model, method, args=(), kwargs=None, login="ai_rpc_user"):
         """Call ``method`` through /web/dataset/call_kw as ``login``; return
@@ -74,10 +57,6 @@ class TestRpcAbuse(HttpCase):
         with self.assertRaises(RpcRefused) as refused:
             self.rpc(model, method, args, kwargs, login)
         return str(refused.exception)
-
-    def logs(self):
-        self.env.invalidate_all()
-        return self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])
 
     def real_call(self):
         """A real call of the user's, made over RPC like a client would."""
