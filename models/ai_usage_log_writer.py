@@ -2,9 +2,38 @@ import threading
 from collections import OrderedDict
 
 from odoo import api, fields, models
-from odoo.exceptions import MissingError
+from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
+from ..exceptions import AiCallRefused
+from ..tools.openai_usage import (
+    UsageError,
+    checked_usage,
+    extract_response_info,
+    extract_usage,
+    redact_secrets,
+    to_payload,
+)
+
+# Attribution that a caller did not give is recorded as this, never dropped.
+UNKNOWN_ATTRIBUTION = "unknown"
+ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_id")
+# What a caller may say about a call it starts; all else is measured.
+CALLER_FIELDS = frozenset(
+    ATTRIBUTION_FIELDS
+    + ("request_type", "endpoint", "model", "partner_id", "metadata", "is_stream")
+)
+# What the call machinery tells a log's end besides the answer itself.
+FINISH_FACTS = frozenset(
+    {
+        "http_status",
+        "retry_count",
+        "time_to_first_token_ms",
+        "finish_reason",
+        "response_length",
+        "response_model",
+    }
+)
 # What finishing a call needs to know of its start (company_currency_id: the
 # currency of the log's company), as SQL on ai_usage_log.
 FACTS = ("request_time", "model", "service_id", "company_id", "company_currency_id")
@@ -44,11 +73,13 @@ def error_rate_of(status):
 
 
 class AiUsageLogWriter(models.AbstractModel):
-    """How a usage log is written: always in a transaction of its own,
-    committed at once, so that a log outlives whatever happens to the
-    caller's transaction. Every call writes twice (its start, then its end),
+    """How a call's usage log is written: ``create_usage_log`` at its start,
+    ``update_success`` or ``update_failure`` at its end, always in a
+    transaction of its own, committed at once, so that a log outlives
+    whatever happens to the caller's transaction. Every call writes twice,
     so these two writes are single SQL statements built with the fields' own
-    conversions."""
+    conversions. Only the call machinery writes: what a caller may say is
+    CALLER_FIELDS and FINISH_FACTS, everything else is measured."""
 
     _name = "ai.usage.log.writer"
     _description = "AI Usage Log Writer"
@@ -150,3 +181,222 @@ class AiUsageLogWriter(models.AbstractModel):
         if not row:
             raise MissingError(self.env._("The usage log %s does not exist.", log_id))
         return dict(zip(FACTS, row, strict=True))
+
+    @api.model
+    def _prepare_log_vals(self, service, **values):
+        unknown = set(values) - CALLER_FIELDS
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "A caller cannot set %(fields)s on a usage log; it may give: "
+                    "%(allowed)s.",
+                    fields=", ".join(sorted(unknown)),
+                    allowed=", ".join(sorted(CALLER_FIELDS)),
+                )
+            )
+        attribution = {}
+        for name in ATTRIBUTION_FIELDS:
+            value = values.pop(name, None)
+            attribution[name] = (
+                str(value) if value not in (None, False, "") else UNKNOWN_ATTRIBUTION
+            )
+        return {
+            "service_id": service.id,
+            "company_id": service.company_id.id or self.env.company.id,
+            "user_id": self.env.uid,
+            "status": "processing",
+            "request_time": fields.Datetime.now(),
+            **attribution,
+            **{k: v for k, v in values.items() if v is not None},
+            "request_type": self._check_request_type(values.get("request_type")),
+        }
+
+    @api.model
+    @api.private
+    def create_usage_log(self, service=None, limits=None, **values):
+        """Record a call about to be made (status processing) in its own
+        committed transaction and return it. Python only (not over RPC).
+
+        Keywords (CALLER_FIELDS): ``request_type``, ``endpoint``, ``model``,
+        ``location_id``, ``message_id``, ``contact_id``, ``conversation_id``,
+        ``partner_id``, ``metadata``, ``is_stream``; usage, cost, status,
+        timing and owner are the call machinery's alone (UserError).
+        Missing attribution is recorded as ``unknown``. Finish the log with
+        update_success() or update_failure().
+
+        ``limits`` (from recorder.CallRecorder): the rate limit and hard
+        budgets to enforce; a call they refuse is logged as rate limited or
+        blocked and AiCallRefused is raised."""
+        service = service or self.env["ai.service"]._get_service()
+        vals = self._prepare_log_vals(service, **values)
+        log_id, refusal = self._in_own_transaction(
+            lambda logs: logs._start_call(vals, limits),
+            read_committed=bool(limits),
+        )
+        if refusal:
+            raise AiCallRefused(*refusal)
+        return self.browse(log_id)
+
+    @api.model
+    def _start_call(self, vals, limits):
+        """Insert the call's log, unless a limit refuses it: then log the
+        refusal. Return (log id, (refusal message, error code) or None)."""
+        refusal = None
+        if limits:
+            vals = dict(
+                vals,
+                reserved_cost=limits["reserved_cost"],
+                reserved_tokens=limits["reserved_tokens"],
+            )
+            status, error_code, refusal = self.env["ai.usage.budget"]._call_refusal(
+                vals, limits
+            ) or (None, None, None)
+            if refusal:
+                vals.update(
+                    status=status,
+                    error_code=error_code,
+                    error_message=refusal,
+                    usage_state="missing",
+                    reserved_cost=0,
+                    reserved_tokens=0,
+                    response_time=vals["request_time"],
+                    duration_ms=0,
+                )
+        log_id = self._sql_insert(vals)
+        self._resummarize_closed_days([vals["request_time"]])
+        return log_id, (refusal, vals["error_code"]) if refusal else None
+
+    @api.model
+    def _usage_vals(self, usage, model_name, facts):
+        """Token and cost values for ``usage`` (a dict from extract_usage,
+        or None when the response reported none)."""
+        if usage is None:
+            return {"usage_state": "missing"}
+        return dict(
+            usage,
+            usage_state="reported",
+            **self.env["ai.model.price"]._cost_vals(usage, model_name, facts),
+        )
+
+    @staticmethod
+    def _finish_vals(facts):
+        now = fields.Datetime.now()
+        duration = (
+            (now - facts["request_time"]).total_seconds() * 1000
+            if facts["request_time"]
+            else 0
+        )
+        # the real cost replaces what a budget reserved
+        return {
+            "response_time": now,
+            "duration_ms": max(int(duration), 0),
+            "reserved_cost": 0,
+            "reserved_tokens": 0,
+        }
+
+    @api.private
+    def update_success(self, result, expect_usage=True, **extra):
+        """Finish the log from an OpenAI result (a dict, a requests.Response
+        or an openai SDK object): usage, cost, response facts. Python only.
+
+        A result without usage is recorded with usage unknown and error
+        code ``usage_missing`` (unless ``expect_usage`` is False, for calls
+        that bill no tokens such as listing models); impossible token counts
+        with ``usage_invalid``. Extra keywords: the facts of FINISH_FACTS
+        (``http_status``, ``retry_count``...); usage and cost come from the
+        result only."""
+        self.ensure_one()
+        self._check_finish_facts(extra)
+        payload = to_payload(result)
+        log_id = self.id
+        self._in_own_transaction(
+            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
+        )
+        return self
+
+    @api.private
+    def update_failure(self, error_message, error_code=None, **extra):
+        """Finish the log as failed. Python only. The message is stored with
+        any API key redacted. Extra keywords: the facts of FINISH_FACTS, and
+        ``usage`` (token counts as extract_usage gives them) for what the
+        failed call reported."""
+        self.ensure_one()
+        self._check_finish_facts(extra, allowed=FINISH_FACTS | {"usage"})
+        if extra.get("usage") is not None:
+            try:
+                extra["usage"] = checked_usage(extra["usage"])
+            except UsageError as error:
+                raise UserError(str(error)) from None
+        log_id = self.id
+        self._in_own_transaction(
+            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
+        )
+        return self
+
+    def _check_finish_facts(self, facts, allowed=FINISH_FACTS):
+        if set(facts) - allowed:
+            raise UserError(
+                self.env._(
+                    "A caller cannot set %(fields)s on a usage log; it may give: "
+                    "%(allowed)s.",
+                    fields=", ".join(sorted(set(facts) - allowed)),
+                    allowed=", ".join(sorted(allowed)),
+                )
+            )
+
+    # Both run in the log's own transaction: the caller's snapshot
+    # (REPEATABLE READ) may predate the log's creation.
+    @api.model
+    def _apply_success(self, log_id, payload, expect_usage, extra):
+        facts = self._call_facts(log_id)
+        vals = self._finish_vals(facts)
+        vals.update(status="success", **extract_response_info(payload))
+        model_name = vals.get("response_model") or facts["model"]
+        if not facts["model"] and model_name:
+            vals["model"] = model_name
+        try:
+            usage = extract_usage(payload)
+        except UsageError as error:
+            usage = None
+            vals.update(error_code="usage_invalid", error_message=str(error))
+        else:
+            if usage is None and expect_usage:
+                vals.update(
+                    error_code="usage_missing",
+                    error_message="The response reported no token usage.",
+                )
+        if usage is not None or expect_usage:
+            vals.update(self._usage_vals(usage, model_name, facts))
+        vals.update(extra)
+        self._sql_update(log_id, vals)
+        self._resummarize_closed_days([facts["request_time"]])
+
+    @api.model
+    def _apply_failure(self, log_id, error_message, error_code, extra):
+        facts = self._call_facts(log_id)
+        extra = dict(extra)
+        usage = extra.pop("usage", None)
+        vals = self._finish_vals(facts)
+        vals.update(
+            status="failed",
+            error_code=error_code or "error",
+            error_message=redact_secrets(
+                error_message, self._service_secrets(facts["service_id"])
+            ),
+        )
+        if usage is not None:
+            vals.update(
+                self._usage_vals(
+                    usage, extra.get("response_model") or facts["model"], facts
+                )
+            )
+            vals["usage_state"] = "partial"
+        else:
+            vals["usage_state"] = "missing"
+        vals.update(extra)
+        self._sql_update(log_id, vals)
+        self._resummarize_closed_days([facts["request_time"]])
+
+    @api.model
+    def _service_secrets(self, service_id):
+        return self.env["ai.service"].sudo().browse(service_id).mapped("api_key")
