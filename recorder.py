@@ -256,12 +256,20 @@ def finish_stream(recorder, outcome, http_status, retry_count=0):
 
 def relay_stream(response, retry_count, recorder, guard, replay_key):
     """The events of a stream as they arrive; its log once it ends, by the
-    rule of tools.streams."""
+    rule of tools.streams. Started here, so that a stream its caller drops
+    unread is logged as abandoned when Python closes it, not left running."""
+    events = _relay_events(response, retry_count, recorder, guard, replay_key)
+    next(events)
+    return events
+
+
+def _relay_events(response, retry_count, recorder, guard, replay_key):
     watcher = StreamWatcher()
     parser = SseParser()
     events = []
     ending, cause = ENDED, None
     try:
+        yield  # primed by relay_stream: from here on, closing the stream logs it
         for chunk in response.iter_content(chunk_size=None):
             for data in parser.feed(chunk):
                 event = watcher.feed(data)

@@ -1,3 +1,5 @@
+import gc
+
 from .common import AiUsageCase
 from .fake_openai import (
     REPLY_TEXT,
@@ -91,6 +93,15 @@ class TestStreaming(AiUsageCase):
             "SELECT total_tokens FROM ai_usage_log WHERE id = %s", [log.id]
         )
         self.assertIsNone(self.env.cr.fetchone()[0], "unknown, never 0")
+
+    def test_a_stream_dropped_unread_is_abandoned(self):
+        stream = self.stream(message_id="dropped")
+        del stream  # the caller never reads it
+        gc.collect()
+        self.assertRecordValues(
+            self.last_log(),
+            [{"message_id": "dropped", "status": "failed", "error_code": "abandoned"}],
+        )
 
     def test_stream_cut_by_the_network(self):
         events = FakeOpenAI.chat_stream_events(
