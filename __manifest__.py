@@ -1,13 +1,13 @@
 {
     "name": "AI Usage Log",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity",
     "summary": "Log, price and report every OpenAI API call made from Odoo",
     "author": "ai_usage_log developers",
     "website": "https://github.com/ai-usage-log/ai_usage_log",
     "license": "LGPL-3",
     "depends": ["base", "web", "mail"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["requests", "genai_prices"]},
     "data": [
         "security/ai_usage_log_groups.xml",
         "security/ir.model.access.csv",

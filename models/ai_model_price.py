@@ -1,14 +1,26 @@
-from odoo import api, fields, models, tools
+import logging
+import re
 
+from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError
+
+from ..tools import price_catalogue
 from ..tools.openai_usage import compute_cost
+
+_logger = logging.getLogger(__name__)
+SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 
 
 class AiModelPrice(models.Model):
-    """Price of one model (or model family) from a given date.
+    """Price of one model from a given date.
 
-    A log is priced with the entry whose model name matches best (exact,
-    then the longest prefix), for its service or for all services, valid
-    at the log's request time (UTC date)."""
+    A log is priced with the row of its exact model name; else of that name
+    without its dated snapshot suffix (gpt-4o-mini-2024-07-18: gpt-4o-mini);
+    else of the longest prefix an administrator marked as such. Anything
+    else is Missing Price, never a sibling's price. A service's own row
+    beats a shared one; among those, the latest Valid From on or before the
+    log's request date (UTC). A model without a row is looked up in the
+    price catalogue (genai-prices) at call time, and its rows are added."""
 
     _name = "ai.model.price"
     _inherit = ["ai.usage.cached.config"]
@@ -18,12 +30,15 @@ class AiModelPrice(models.Model):
     model_name = fields.Char(
         required=True,
         index=True,
-        help="Model name as OpenAI reports it, or its beginning (e.g. gpt-4o-mini).",
+        help="Model name as OpenAI reports it (a dated snapshot finds the row of "
+        "its undated name), or its beginning for a prefix row.",
     )
     match_type = fields.Selection(
         [("exact", "Exact name"), ("prefix", "Name starts with")],
         required=True,
-        default="prefix",
+        default="exact",
+        help="Name starts with: this price also bills every model whose name "
+        "begins so and has no row of its own. Set it only where you are sure.",
     )
     service_id = fields.Many2one(
         "ai.service",
@@ -97,35 +112,155 @@ class AiModelPrice(models.Model):
     @api.model
     @tools.ormcache("model_name", "service_id", "day")
     def _find_price_values(self, model_name, service_id, day):
-        """(price id, {input, cached_input, output, reasoning}, currency id)
-        of the best match, or None. Cached: every call looks its price up."""
+        """(price id, {input, cached_input, output, reasoning}, currency id,
+        how it matched: exact, undated or prefix) of the best match, or None.
+        Cached: every call looks its price up."""
         if not model_name:
             return None
+        undated = SNAPSHOT_SUFFIX.sub("", model_name)
         candidates = self.sudo().search(
             [
                 ("date_from", "<=", day),
                 ("service_id", "in", [service_id, False]),
                 "|",
-                ("model_name", "=", model_name),
+                ("model_name", "in", [model_name, undated]),
                 ("match_type", "=", "prefix"),
             ]
         )
-        matching = candidates.filtered(
-            lambda p: p.model_name == model_name or model_name.startswith(p.model_name)
-        )
-        if not matching:
+
+        def rank(price):
+            if price.model_name == model_name:
+                return 3, 0, "exact"
+            if price.model_name == undated and price.match_type == "exact":
+                return 2, 0, "undated"
+            if price.match_type == "prefix" and model_name.startswith(price.model_name):
+                return 1, len(price.model_name), "prefix"
             return None
-        best = max(
-            matching,
-            key=lambda p: (
-                len(p.model_name),
-                p.match_type == "exact",
-                bool(p.service_id),
-                p.date_from,
-                p.id,
+
+        ranked = [(rank(price), price) for price in candidates]
+        ranked = [(found, price) for found, price in ranked if found]
+        if not ranked:
+            return None
+        (*_rank, how), best = max(
+            ranked,
+            key=lambda item: (
+                item[0],
+                bool(item[1].service_id),
+                item[1].date_from,
+                item[1].id,
             ),
         )
-        return best.id, best._price_dict(), best.currency_id.id
+        return best.id, best._price_dict(), best.currency_id.id, how
+
+    @api.model
+    def _price_or_catalogue(self, model_name, service_id, day):
+        """_find_price_values, after adding the catalogue's rows of a model
+        absent from the list: of a dated snapshot the catalogue prices apart
+        (gpt-4o-2024-05-13 is not gpt-4o), or of the model or its undated
+        name when nothing matched. Added rows stay visible and
+        editable; a model the list has, even archived or from a later date,
+        is never added again."""
+        found = self._find_price_values(model_name or "", service_id, day)
+        undated = SNAPSHOT_SUFFIX.sub("", model_name or "")
+        if (
+            not model_name
+            or (found and found[3] == "exact")
+            or (found and price_catalogue.same_model(model_name, undated))
+        ):
+            return found
+        names = [model_name] + ([] if found else [undated])
+        prices = self.sudo().with_context(active_test=False)
+        for name in names:
+            if not price_catalogue.rows_for(name):
+                continue
+            if prices.search_count([("model_name", "=", name)], limit=1):
+                continue
+            if prices._add_catalogue_rows([name]):
+                return self._find_price_values(model_name, service_id, day)
+        return found
+
+    @api.model
+    def _add_catalogue_rows(self, model_names=None):
+        """Add the catalogue's rows (all, or those of ``model_names``) that
+        the list does not have: a row is never overwritten or deleted, and
+        one with the same model and date and no service counts as there.
+        Return the rows added."""
+        version = price_catalogue.version()
+        if not version:
+            return self.browse()
+        if model_names is None:
+            rows = price_catalogue.rows()
+        else:
+            rows = [
+                row for name in model_names for row in price_catalogue.rows_for(name)
+            ]
+        existing = {
+            (price.model_name, price.date_from)
+            for price in self.with_context(active_test=False).search(
+                [
+                    ("service_id", "=", False),
+                    ("model_name", "in", list({row["model_name"] for row in rows})),
+                ]
+            )
+        }
+        new = [
+            row for row in rows if (row["model_name"], row["date_from"]) not in existing
+        ]
+        usd = self.env.ref("base.USD").id
+        return self.create(
+            [
+                {
+                    "model_name": row["model_name"],
+                    "match_type": "exact",
+                    "date_from": row["date_from"],
+                    "currency_id": usd,
+                    "input_price": row["input"],
+                    "cached_input_price": row["cached_input"],
+                    "output_price": row["output"],
+                    "source": f"genai-prices {version}",
+                }
+                for row in new
+            ]
+        )
+
+    def action_update_prices(self):
+        """Add the catalogue's new prices; say what was added."""
+        if not self.env.user.has_group("ai_usage_log.group_ai_usage_admin"):
+            raise AccessError(self.env._("Only AI administrators may update prices."))
+        version = price_catalogue.version()
+        if not version:
+            return _notification(
+                self.env._("Prices not updated"),
+                self.env._(
+                    "The price catalogue is not installed on the server: install "
+                    "it with 'pip install genai-prices' (the prices you have keep "
+                    "working)."
+                ),
+                "warning",
+            )
+        added = self.sudo()._add_catalogue_rows()
+        if not added:
+            message = self.env._(
+                "Your price list already has every price of genai-prices %s.", version
+            )
+        else:
+            shown = ", ".join(f"{p.model_name} ({p.date_from})" for p in added[:30])
+            message = self.env._(
+                "%(count)s prices added from genai-prices %(version)s: "
+                "%(models)s%(more)s.",
+                count=len(added),
+                version=version,
+                models=shown,
+                more=" ..." if len(added) > 30 else "",
+            )
+        return _notification(self.env._("Prices updated"), message, "success")
+
+    @api.model
+    def _cron_update_prices(self):
+        """Weekly: add the catalogue's new prices."""
+        added = self._add_catalogue_rows()
+        _logger.info("ai_usage_log: %d prices added from the catalogue", len(added))
+        return len(added)
 
     @api.model
     def _cost_vals(self, usage, model_name, facts):
@@ -134,10 +269,10 @@ class AiModelPrice(models.Model):
         company_currency_id: the prices used, the cost in their currency
         and in the company's (at the request date); or price_missing."""
         when = fields.Date.to_date(facts["request_time"])
-        found = self._find_price_values(model_name or "", facts["service_id"], when)
+        found = self._price_or_catalogue(model_name, facts["service_id"], when)
         if not found:
             return {"price_missing": True, "price_id": False}
-        price_id, prices, currency_id = found
+        price_id, prices, currency_id, _how = found
         cost = compute_cost(usage, prices)
         cost_company = cost
         if currency_id != facts["company_currency_id"]:
@@ -160,3 +295,11 @@ class AiModelPrice(models.Model):
             "currency_id": currency_id,
             "cost_company": cost_company,
         }
+
+
+def _notification(title, message, kind):
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {"title": title, "message": message, "type": kind, "sticky": True},
+    }

@@ -17,7 +17,7 @@ def usage(input_tokens, output_tokens, cached=0, reasoning=0):
     }
 
 
-class TestCost(AiUsageCase):
+class PricedCase(AiUsageCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -41,6 +41,8 @@ class TestCost(AiUsageCase):
             log._clear_cost()
         return log
 
+
+class TestCost(PricedCase):
     def test_hand_computed_costs_with_shipped_prices(self):
         # (model as OpenAI names it, usage, expected USD, price entry that must be used)
         cases = [
@@ -68,7 +70,7 @@ class TestCost(AiUsageCase):
                 0.018500,
                 "gpt-5",
             ),
-            # longest prefix: gpt-4.1-nano, not gpt-4.1:
+            # a dated snapshot of gpt-4.1-nano, not gpt-4.1:
             # 1_000_000 * 0.10 + 100_000 * 0.40
             (
                 "gpt-4.1-nano-2025-04-14",
@@ -155,29 +157,23 @@ class TestCost(AiUsageCase):
         )
         self.assertTrue(too_early.price_missing)
 
-    def test_exact_and_service_prices_win(self):
+    def test_undated_and_service_prices(self):
         self.Price.create(
             {
                 "model_name": "gpt-4o-mini",
-                "match_type": "exact",
                 "date_from": "2025-01-01",
                 "input_price": 9.0,
                 "output_price": 9.0,
             }
         )
-        self.assertAlmostEqual(
-            self.priced_log("gpt-4o-mini", usage(1_000_000, 0)).cost, 9.0, places=10
-        )
-        self.assertAlmostEqual(
-            self.priced_log("gpt-4o-mini-2024-07-18", usage(1_000_000, 0)).cost,
-            0.15,
-            places=10,
-        )
+        for name in ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"):
+            self.assertAlmostEqual(
+                self.priced_log(name, usage(1_000_000, 0)).cost, 9.0, places=10
+            )
         self.Price.create(
             {
                 "model_name": "gpt-4o-mini",
-                "match_type": "prefix",
-                "date_from": "2025-01-01",
+                "date_from": "2024-06-01",
                 "service_id": self.service.id,
                 "input_price": 0.1,
                 "output_price": 0.1,
@@ -187,6 +183,7 @@ class TestCost(AiUsageCase):
             self.priced_log("gpt-4o-mini-2024-07-18", usage(1_000_000, 0)).cost,
             0.1,
             places=10,
+            msg="a service's own price beats a shared one",
         )
 
     def test_unknown_model_has_no_cost_and_is_flagged(self):
@@ -206,6 +203,7 @@ class TestCost(AiUsageCase):
         price = self.Price.create(
             {
                 "model_name": "gpt-9",
+                "match_type": "prefix",  # an administrator's choice, made here
                 "date_from": "2025-01-01",
                 "input_price": 5.0,
                 "output_price": 20.0,
