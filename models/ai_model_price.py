@@ -8,6 +8,12 @@ from ..tools import price_catalogue
 from ..tools.openai_usage import compute_cost
 
 _logger = logging.getLogger(__name__)
+PRICE_TIERS = [
+    ("standard", "Standard"),
+    ("flex", "Flex"),
+    ("priority", "Priority"),
+    ("batch", "Batch"),
+]
 SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 
 
@@ -39,6 +45,14 @@ class AiModelPrice(models.Model):
         default="exact",
         help="Name starts with: this price also bills every model whose name "
         "begins so and has no row of its own. Set it only where you are sure.",
+    )
+    price_tier = fields.Selection(
+        PRICE_TIERS,
+        required=True,
+        default="standard",
+        help="The rate this row is for: OpenAI's standard tier, its flex or "
+        "priority service tier, or the Batch API. A call is priced only at the "
+        "rate of its own tier.",
     )
     service_id = fields.Many2one(
         "ai.service",
@@ -110,8 +124,8 @@ class AiModelPrice(models.Model):
         return self.browse(found[0] if found else ())
 
     @api.model
-    @tools.ormcache("model_name", "service_id", "day")
-    def _find_price_values(self, model_name, service_id, day):
+    @tools.ormcache("model_name", "service_id", "day", "tier")
+    def _find_price_values(self, model_name, service_id, day, tier="standard"):
         """(price id, {input, cached_input, output, reasoning}, currency id,
         how it matched: exact, undated or prefix) of the best match, or None.
         Cached: every call looks its price up."""
@@ -121,6 +135,7 @@ class AiModelPrice(models.Model):
         candidates = self.sudo().search(
             [
                 ("date_from", "<=", day),
+                ("price_tier", "=", tier),
                 ("service_id", "in", [service_id, False]),
                 "|",
                 ("model_name", "in", [model_name, undated]),
@@ -153,14 +168,14 @@ class AiModelPrice(models.Model):
         return best.id, best._price_dict(), best.currency_id.id, how
 
     @api.model
-    def _price_or_catalogue(self, model_name, service_id, day):
+    def _price_or_catalogue(self, model_name, service_id, day, tier="standard"):
         """_find_price_values, after adding the catalogue's rows of a model
         absent from the list: of a dated snapshot the catalogue prices apart
         (gpt-4o-2024-05-13 is not gpt-4o), or of the model or its undated
         name when nothing matched. Added rows stay visible and
         editable; a model the list has, even archived or from a later date,
         is never added again."""
-        found = self._find_price_values(model_name or "", service_id, day)
+        found = self._find_price_values(model_name or "", service_id, day, tier)
         undated = SNAPSHOT_SUFFIX.sub("", model_name or "")
         if (
             not model_name
@@ -173,10 +188,12 @@ class AiModelPrice(models.Model):
         for name in names:
             if not price_catalogue.rows_for(name):
                 continue
-            if prices.search_count([("model_name", "=", name)], limit=1):
+            if prices.search_count(
+                [("model_name", "=", name), ("price_tier", "=", tier)], limit=1
+            ):
                 continue
             if prices._add_catalogue_rows([name]):
-                return self._find_price_values(model_name, service_id, day)
+                return self._find_price_values(model_name, service_id, day, tier)
         return found
 
     @api.model
@@ -195,7 +212,7 @@ class AiModelPrice(models.Model):
                 row for name in model_names for row in price_catalogue.rows_for(name)
             ]
         existing = {
-            (price.model_name, price.date_from)
+            (price.model_name, price.price_tier, price.date_from)
             for price in self.with_context(active_test=False).search(
                 [
                     ("service_id", "=", False),
@@ -204,7 +221,9 @@ class AiModelPrice(models.Model):
             )
         }
         new = [
-            row for row in rows if (row["model_name"], row["date_from"]) not in existing
+            row
+            for row in rows
+            if (row["model_name"], row["price_tier"], row["date_from"]) not in existing
         ]
         usd = self.env.ref("base.USD").id
         return self.create(
@@ -212,6 +231,7 @@ class AiModelPrice(models.Model):
                 {
                     "model_name": row["model_name"],
                     "match_type": "exact",
+                    "price_tier": row["price_tier"],
                     "date_from": row["date_from"],
                     "currency_id": usd,
                     "input_price": row["input"],
@@ -269,7 +289,9 @@ class AiModelPrice(models.Model):
         company_currency_id: the prices used, the cost in their currency
         and in the company's (at the request date); or price_missing."""
         when = fields.Date.to_date(facts["request_time"])
-        found = self._price_or_catalogue(model_name, facts["service_id"], when)
+        found = self._price_or_catalogue(
+            model_name, facts["service_id"], when, pricing_tier(facts)
+        )
         if not found:
             return {"price_missing": True, "price_id": False}
         price_id, prices, currency_id, _how = found
@@ -303,3 +325,15 @@ def _notification(title, message, kind):
         "tag": "display_notification",
         "params": {"title": title, "message": message, "type": kind, "sticky": True},
     }
+
+
+def pricing_tier(facts):
+    """The price tier of a call: batch for the Batch API, else the service
+    tier its response names ('default' or none: standard; 'fast' is shown
+    as priority). A tier we have no rows for (scale) gets no price."""
+    if facts.get("is_batch"):
+        return "batch"
+    tier = facts.get("service_tier") or "default"
+    return {"default": "standard", "auto": "standard", "fast": "priority"}.get(
+        tier, tier
+    )

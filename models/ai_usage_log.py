@@ -110,6 +110,13 @@ class AiUsageLog(models.Model):
         "Time to First Token (ms)", aggregator="avg"
     )
     is_stream = fields.Boolean("Streamed")
+    service_tier = fields.Char(
+        help="The service tier the response names (default, flex, priority...): "
+        "the call is priced at that tier's rate."
+    )
+    is_batch = fields.Boolean(
+        "Batch", help="Made through the Batch API: priced at the batch rate."
+    )
     retry_count = fields.Integer(
         help="Attempts made after the first one (429 and 5xx are retried)."
     )
@@ -229,6 +236,8 @@ class AiUsageLog(models.Model):
             "service_id": self.service_id.id,
             "company_id": self.company_id.id,
             "company_currency_id": self.company_id.currency_id.id,
+            "service_tier": self.service_tier,
+            "is_batch": self.is_batch,
         }
 
     @api.model

@@ -21,7 +21,15 @@ ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_i
 # What a caller may say about a call it starts; all else is measured.
 CALLER_FIELDS = frozenset(
     ATTRIBUTION_FIELDS
-    + ("request_type", "endpoint", "model", "partner_id", "metadata", "is_stream")
+    + (
+        "request_type",
+        "endpoint",
+        "model",
+        "partner_id",
+        "metadata",
+        "is_stream",
+        "is_batch",
+    )
 )
 # What the call machinery tells a log's end besides the answer itself.
 FINISH_FACTS = frozenset(
@@ -36,9 +44,16 @@ FINISH_FACTS = frozenset(
 )
 # What finishing a call needs to know of its start (company_currency_id: the
 # currency of the log's company), as SQL on ai_usage_log.
-FACTS = ("request_time", "model", "service_id", "company_id", "company_currency_id")
+FACTS = (
+    "request_time",
+    "model",
+    "service_id",
+    "company_id",
+    "is_batch",
+    "company_currency_id",
+)
 FACTS_COLUMNS = SQL(
-    "request_time, model, service_id, company_id, (SELECT currency_id"
+    "request_time, model, service_id, company_id, is_batch, (SELECT currency_id"
     " FROM res_company WHERE res_company.id = ai_usage_log.company_id)"
 )
 
@@ -366,6 +381,7 @@ class AiUsageLogWriter(models.AbstractModel):
                     error_message="The response reported no token usage.",
                 )
         if usage is not None or expect_usage:
+            facts = dict(facts, service_tier=vals.get("service_tier"))
             vals.update(self._usage_vals(usage, model_name, facts))
         vals.update(extra)
         self._sql_update(log_id, vals)

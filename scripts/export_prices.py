@@ -1,6 +1,6 @@
 """Write data/ai_model_price_data.xml, the prices shipped with the add-on,
 from the genai-prices catalogue (pip install genai-prices): the dated rows of
-the models listed here, exact names, USD per 1M tokens. Run it when the
+the models listed here, of every tier, exact names, USD per 1M tokens. Run it when the
 catalogue changes, and commit the file; installed databases get new rows
 with "Update Prices" or the weekly scheduled action."""
 
@@ -31,17 +31,23 @@ def main():
         raise SystemExit("genai-prices is not installed: pip install genai-prices")
     records = []
     for name in SHIPPED_MODELS:
-        rows = sorted(catalogue.rows_for(name), key=lambda row: row["date_from"])
+        rows = sorted(
+            catalogue.rows_for(name),
+            key=lambda row: (row["price_tier"] != "standard", row["date_from"]),
+        )
         if not rows:
             raise SystemExit(f"the catalogue has no plain price for {name}")
         for index, row in enumerate(rows):
             xml_id = "price_" + name.replace("-", "_").replace(".", "_")
+            if row["price_tier"] != "standard":
+                xml_id += "_" + row["price_tier"]
             if index:
                 xml_id += "_" + row["date_from"].strftime("%Y%m%d")
             records.append(
                 f"""    <record id="{xml_id}" model="ai.model.price">
         <field name="model_name">{escape(name)}</field>
         <field name="match_type">exact</field>
+        <field name="price_tier">{row["price_tier"]}</field>
         <field name="date_from">{row["date_from"].isoformat()}</field>
         <field name="input_price">{row["input"]}</field>
         <field name="cached_input_price">{row["cached_input"]}</field>
@@ -55,7 +61,7 @@ def main():
     with open(path, "w", encoding="utf-8") as data:
         data.write(
             f"""<?xml version="1.0" encoding="utf-8"?>
-<!-- OpenAI list prices (standard tier, USD per 1M tokens) from genai-prices {version},
+<!-- OpenAI list prices (USD per 1M tokens, by tier) from genai-prices {version},
      written by scripts/export_prices.py. noupdate: an administrator's corrections are
      never overwritten on upgrade. -->
 <odoo noupdate="1">

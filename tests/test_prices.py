@@ -5,6 +5,7 @@ time; else Missing Price. Never a sibling's price."""
 from odoo.exceptions import AccessError
 
 from ..tools import price_catalogue
+from .fake_openai import Reply, chat_completion, chat_usage
 from .test_cost import PricedCase, usage
 
 # the fake server's usage: 100 input tokens of which 40 cached, 50 output
@@ -58,7 +59,9 @@ class TestPriceMatching(PricedCase):
     def test_a_model_priced_at_call_time_gets_its_rows(self):
         self.assertFalse(self.Price.search([("model_name", "like", "gpt-5.2")]))
         log = self.priced_log("gpt-5.2-2025-12-11", USAGE, when="2026-01-15 00:00:00")
-        row = self.Price.search([("model_name", "like", "gpt-5.2")])
+        row = self.Price.search(
+            [("model_name", "like", "gpt-5.2"), ("price_tier", "=", "standard")]
+        )
         self.assertEqual(log.price_id, row, "the row used is visible and editable")
         self.assertEqual(row.model_name, "gpt-5.2-2025-12-11")
         self.assertEqual(row.source, f"genai-prices {price_catalogue.version()}")
@@ -107,7 +110,10 @@ class TestUpdatePrices(PricedCase):
         self.assertTrue(self.Price.search([("model_name", "=", "gpt-5.4-nano")]))
         self.assertEqual(edited.input_price, 99.0, "an edited row is kept")
         self.assertEqual(mine.input_price, 7.0)
-        self.assertEqual(self.Price.search_count([("model_name", "=", "gpt-5.2")]), 1)
+        standard = self.Price.search(
+            [("model_name", "=", "gpt-5.2"), ("price_tier", "=", "standard")]
+        )
+        self.assertEqual(standard, mine, "the administrator's row stands")
         self.assertFalse(
             self.Price.search([("model_name", "in", ("gpt-5.5-pro", "ft:gpt-4o"))]),
             "no price the list cannot hold exactly",
@@ -120,3 +126,71 @@ class TestUpdatePrices(PricedCase):
     def test_only_administrators_update_prices(self):
         with self.assertRaises(AccessError):
             self.Price.with_user(self.user).action_update_prices()
+
+
+class TestTiers(PricedCase):
+    """A call is priced at the rate of its service tier or of the Batch API,
+    from the catalogue's date for that rate; never at another tier's."""
+
+    def tier_log(self, model_name, when, service_tier=None, batch=False):
+        log = self.Log.create(
+            {
+                "service_id": self.service.id,
+                "model": model_name,
+                "status": "success",
+                "request_time": when,
+                "service_tier": service_tier,
+                "is_batch": batch,
+            }
+        )
+        log.write(log._usage_vals(USAGE, model_name, log._facts()))
+        if log.price_missing:
+            log._clear_cost()
+        return log
+
+    def test_tiers_and_batch(self):
+        when = "2026-11-01 12:00:00"
+        cases = [
+            # gpt-5 standard 1.25 / 0.125 / 10: 75 + 5 + 500 = 580
+            ("gpt-5", None, False, 0.00058),
+            ("gpt-5", "default", False, 0.00058),
+            # flex is half: 0.625 / 0.0625 / 5: 37.5 + 2.5 + 250 = 290
+            ("gpt-5", "flex", False, 0.00029),
+            # priority 2.5 / 0.25 / 20: 150 + 10 + 1000 = 1160
+            ("gpt-5-2025-08-07", "priority", False, 0.00116),
+            # the API may answer "fast" for priority
+            ("gpt-5", "fast", False, 0.00116),
+            # batch 0.625 / 0.0625 / 5
+            ("gpt-5", None, True, 0.00029),
+            # gpt-4o-mini batch 0.075 / 0.075 (no cached rate in batch) / 0.3:
+            # 4.5 + 3 + 15 = 22.5
+            ("gpt-4o-mini", None, True, 0.0000225),
+            # gpt-4o-mini has no flex rate: flagged, not the standard one
+            ("gpt-4o-mini", "flex", False, None),
+            ("gpt-5", "scale", False, None),
+        ]
+        for model_name, tier, batch, expected in cases:
+            with self.subTest(model=model_name, tier=tier, batch=batch):
+                log = self.tier_log(model_name, when, tier, batch)
+                if expected is None:
+                    self.assertTrue(log.price_missing)
+                    continue
+                self.assertFalse(log.price_missing)
+                self.assertAlmostEqual(log.cost, expected, places=12)
+
+    def test_a_tier_rate_applies_from_its_date(self):
+        before = self.tier_log("gpt-5", "2026-09-01 12:00:00", "flex")
+        self.assertTrue(before.price_missing, "the flex rate before it is unknown")
+
+    def test_a_flex_call_through_the_api(self):
+        body = chat_completion("gpt-5", chat_usage(100, 50, cached_tokens=40))
+        body["service_tier"] = "flex"
+        self.fake.script(Reply(body=body))
+        self.service.make_openai_api_call(
+            "chat/completions",
+            data={"model": "gpt-5", "messages": [{"role": "user", "content": "x"}]},
+        )
+        log = self.last_log()
+        self.assertEqual(log.service_tier, "flex")
+        self.assertEqual(log.price_id.price_tier, "flex")
+        self.assertAlmostEqual(log.cost, 0.00029, places=12)

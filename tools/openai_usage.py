@@ -181,6 +181,7 @@ def extract_response_info(payload):
         "system_fingerprint": payload.get("system_fingerprint") or False,
         "finish_reason": finish_reason or False,
         "response_length": _output_text_length(payload),
+        "service_tier": payload.get("service_tier") or False,
     }
 
 

@@ -7,8 +7,11 @@ input, cached input and output token, named exactly (not by a pattern),
 with a dated history where the catalogue has one. A model priced also by
 another unit (audio, image or cache-write tokens, long-context tiers) is
 left out, so that it stays *Missing Price* rather than being billed at a
-text rate. Service tiers and batch rates are not given yet."""
+text rate. Service tiers (flex, priority) and batch rates are rows of
+their tier, from the date the catalogue knows them: before it, a call of
+that tier has no price rather than the standard one."""
 
+import copy
 import datetime
 from decimal import Decimal
 
@@ -19,6 +22,12 @@ ROW_PRICES = {
     "input_mtok": "input",
     "cache_read_mtok": "cached_input",
     "output_mtok": "output",
+}
+# the catalogue's request contexts that are price tiers of ours
+TIERS = {
+    ("service_tier", "flex"): "flex",
+    ("service_tier", "priority"): "priority",
+    ("processing", "batch"): "batch",
 }
 # billed per tool use, not per token: a call that used no tool owes none
 PER_USE_PRICES = frozenset({"web_searches_kcount", "storage_searches_kcount"})
@@ -77,11 +86,43 @@ def _dated_prices(prices):
     return dated
 
 
+def _tier_prices(model, dated):
+    """[(tier, date_from, ModelPrice)] of a model's tier variants: the
+    standard price in force at each date, with the variant's prices over it."""
+    tiered = []
+    for variant in model.price_variants or ():
+        when = list(variant.when.items())
+        tier = TIERS.get(when[0]) if len(when) == 1 else None
+        if not tier:
+            continue
+        constraint = variant.constraint
+        if (
+            constraint is not None
+            and type(constraint).__name__ != "StartDateConstraint"
+        ):
+            continue
+        start = constraint.start_date if constraint is not None else CATALOGUE_EPOCH
+        days = sorted({start} | {day for day, _price in dated if day > start})
+        for day in days:
+            standard = [price for since, price in dated if since <= day][-1]
+            merged = copy.copy(standard)
+            merged.__dict__.update(
+                {
+                    key: value
+                    for key, value in vars(variant.prices).items()
+                    if value is not None
+                }
+            )
+            tiered.append((tier, day, merged))
+    return tiered
+
+
 def rows():
     """Every price row the catalogue gives for OpenAI: dicts of model_name,
-    date_from, input, cached_input and output (USD per 1M tokens), and
-    ``entry``, the catalogue's model that names it (several names, such as
-    dated snapshots, can be one model). Empty without the package."""
+    price_tier (standard, flex, priority, batch), date_from, input,
+    cached_input and output (USD per 1M tokens), and ``entry``, the
+    catalogue's model that names it (several names, such as dated
+    snapshots, can be one model). Empty without the package."""
     try:
         from genai_prices import data_snapshot
     except ImportError:
@@ -89,15 +130,24 @@ def rows():
     [provider] = [p for p in data_snapshot.get_snapshot().providers if p.id == PROVIDER]
     result = []
     for model in provider.models:
-        dated = [
-            (day, _row_prices(price)) for day, price in _dated_prices(model.prices)
-        ]
-        if not dated or any(prices is None for _day, prices in dated):
+        dated = sorted(_dated_prices(model.prices), key=lambda item: item[0])
+        if not dated:
+            continue
+        priced = [("standard", day, price) for day, price in dated]
+        priced += _tier_prices(model, dated)
+        converted = [(tier, day, _row_prices(price)) for tier, day, price in priced]
+        if any(prices is None for _tier, _day, prices in converted):
             continue
         for name in _names(model.match):
-            for day, prices in dated:
+            for tier, day, prices in converted:
                 result.append(
-                    dict(prices, model_name=name, date_from=day, entry=model.id)
+                    dict(
+                        prices,
+                        model_name=name,
+                        price_tier=tier,
+                        date_from=day,
+                        entry=model.id,
+                    )
                 )
     return result
 
