@@ -1,10 +1,11 @@
 """1.1: the shipped prices come from the genai-prices catalogue, with their
-dated history (o3: 10 / 40 before 2025-06-10), and match their exact model
-name only: a prefix row is one an administrator marks so, and a model
-without a row is Missing Price, never priced as its family.
+dated history (o3: 10 / 40 before 2025-06-10) and their tiers, and match
+their exact model name only: a prefix row is one an administrator marks so,
+and a model without a row is Missing Price, never priced as its family.
 
-Shipped rows an administrator never edited take the catalogue's first price
-and date; edited ones keep the administrator's values."""
+The rows 1.0 shipped (all valid from 2024-01-01) that an administrator never
+edited take the catalogue's first standard price and date; edited ones keep
+the administrator's values; the rows 1.1 adds are left as loaded."""
 
 from odoo.addons.ai_usage_log.tools import price_catalogue
 
@@ -24,27 +25,31 @@ def migrate(cr, version):
           JOIN ir_model_data data ON data.res_id = price.id
                AND data.module = 'ai_usage_log' AND data.model = 'ai.model.price'
          WHERE price.write_date <= price.create_date + interval '1 second'
+           AND price.date_from = '2024-01-01' AND price.price_tier = 'standard'
         """
     )
     for price_id, model_name in cr.fetchall():
-        rows = sorted(
-            price_catalogue.rows_for(model_name), key=lambda r: r["date_from"]
+        standard = [
+            row
+            for row in price_catalogue.rows_for(model_name)
+            if row["price_tier"] == "standard"
+        ]
+        if not standard:
+            continue
+        first = min(standard, key=lambda row: row["date_from"])
+        cr.execute(
+            """
+            UPDATE ai_model_price
+               SET date_from = %s, input_price = %s, cached_input_price = %s,
+                   output_price = %s, source = %s
+             WHERE id = %s
+            """,
+            [
+                first["date_from"],
+                first["input"],
+                first["cached_input"],
+                first["output"],
+                f"genai-prices {price_catalogue.version()}",
+                price_id,
+            ],
         )
-        if rows:
-            first = rows[0]
-            cr.execute(
-                """
-                UPDATE ai_model_price
-                   SET date_from = %s, input_price = %s, cached_input_price = %s,
-                       output_price = %s, source = %s
-                 WHERE id = %s
-                """,
-                [
-                    first["date_from"],
-                    first["input"],
-                    first["cached_input"],
-                    first["output"],
-                    f"genai-prices {price_catalogue.version()}",
-                    price_id,
-                ],
-            )
