@@ -228,17 +228,6 @@ class CallRecorder:
         )
 
 
-def stream_failure(outcome, http_status, retry_count):
-    """The CallFailed of a stream's failed outcome."""
-    return CallFailed(
-        outcome.error_code,
-        outcome.message,
-        http_status=http_status,
-        retry_count=retry_count,
-        usage=valid_usage(outcome.usage_source),
-    )
-
-
 def finish_stream(recorder, outcome, http_status, retry_count=0):
     """Record a stream's outcome (tools.streams), whichever path read it."""
     if outcome.succeeded:
@@ -249,9 +238,14 @@ def finish_stream(recorder, outcome, http_status, retry_count=0):
             **outcome.facts,
         )
     else:
-        recorder.fail(
-            stream_failure(outcome, http_status, retry_count), **outcome.facts
+        failure = CallFailed(
+            outcome.error_code,
+            outcome.message,
+            http_status=http_status,
+            retry_count=retry_count,
+            usage=valid_usage(outcome.usage_source),
         )
+        recorder.fail(failure, **outcome.facts)
 
 
 def relay_stream(response, retry_count, recorder, guard, replay_key):

@@ -113,17 +113,6 @@ class AiModelPrice(models.Model):
         }
 
     @api.model
-    def _find_price(self, model_name, service, when):
-        """The price valid for ``model_name`` on ``service`` at ``when``
-        (a datetime, compared by its UTC date); an empty recordset if none."""
-        found = self._find_price_values(
-            model_name or "",
-            service.id if service else False,
-            fields.Date.to_date(when),
-        )
-        return self.browse(found[0] if found else ())
-
-    @api.model
     @tools.ormcache("model_name", "service_id", "day", "tier")
     def _find_price_values(self, model_name, service_id, day, tier="standard"):
         """(price id, {input, cached_input, output, reasoning}, currency id,

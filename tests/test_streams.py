@@ -9,9 +9,9 @@ from ..tools.streams import (
     DONE,
     ENDED,
     INVALID,
+    SseParser,
     StreamEventError,
     StreamWatcher,
-    iter_sse_data,
 )
 from .fake_openai import (
     REPLY_TEXT,
@@ -43,6 +43,11 @@ def responses_events(final_type="response.completed", **response):
     return events + [(final_type, {"type": final_type, "response": final})]
 
 
+def parse(chunks):
+    parser = SseParser()
+    return [data for chunk in chunks for data in parser.feed(chunk)] + parser.close()
+
+
 class TestSseParser(unittest.TestCase):
     def test_events_whatever_the_chunking(self):
         raw = (
@@ -52,14 +57,10 @@ class TestSseParser(unittest.TestCase):
         for size in (1, 2, 3, 7, len(raw)):
             chunks = [raw[i : i + size] for i in range(0, len(raw), size)]
             with self.subTest(size=size):
-                self.assertEqual(
-                    list(iter_sse_data(chunks)), ['{"a":1}', '{"b":\n2}', "[DONE]"]
-                )
+                self.assertEqual(parse(chunks), ['{"a":1}', '{"b":\n2}', "[DONE]"])
 
     def test_an_event_cut_before_its_end_is_dropped(self):
-        self.assertEqual(
-            list(iter_sse_data([b'data: {"a":1}\n\ndata: {"b"'])), ['{"a":1}']
-        )
+        self.assertEqual(parse([b'data: {"a":1}\n\ndata: {"b"']), ['{"a":1}'])
 
 
 class TestStreamOutcome(unittest.TestCase):

@@ -70,15 +70,6 @@ class SseParser:
         return complete
 
 
-def iter_sse_data(chunks):
-    """The data of each event of a stream given as an iterable of bytes
-    chunks, as soon as each event is complete."""
-    parser = SseParser()
-    for chunk in chunks:
-        yield from parser.feed(chunk)
-    yield from parser.close()
-
-
 class StreamOutcome:
     """What a stream's log records: ``status`` (success or failed),
     ``error_code`` and ``message`` of a failure, ``usage_source`` (the
