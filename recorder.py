@@ -24,6 +24,7 @@ from .tools.openai_usage import (
     extract_usage,
     redact_secrets,
     request_fingerprint,
+    speech_payload,
     to_payload,
 )
 from .tools.streams import (
@@ -150,6 +151,8 @@ class CallRecorder:
                 "service_id": service.id,
                 "company_id": service.company_id.id,
                 "company_currency_id": service.company_id.currency_id.id,
+                "service_tier": (self.body or {}).get("service_tier"),
+                "is_batch": self.log_values.get("is_batch"),
             },
         )
         return {
@@ -392,6 +395,13 @@ class SdkCall:
                     self.status, payload, raw.decode("utf-8", "replace")
                 )
             )
+        elif payload is None and self.headers.get("content-type", "").startswith(
+            "audio/"
+        ):
+            self.recorder.succeed(
+                speech_payload(self.recorder.body), http_status=self.status
+            )
+            self.guard.answers[self.replay_key] = self._replayable(raw)
         elif not isinstance(payload, dict):
             self.recorder.fail(
                 CallFailed(

@@ -5,7 +5,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 
 from ..tools import price_catalogue
-from ..tools.openai_usage import compute_cost
+from ..tools.openai_usage import PriceMissing, compute_cost
 
 _logger = logging.getLogger(__name__)
 PRICE_TIERS = [
@@ -14,6 +14,12 @@ PRICE_TIERS = [
     ("priority", "Priority"),
     ("batch", "Batch"),
 ]
+# the values a price row holds (as compute_cost reads them) and their fields
+PRICE_FIELDS = {
+    value: f"{value}_price" for value in (*price_catalogue.ROW_VALUES, "reasoning")
+}
+# a catalogue row the list has when a shared row has these values
+ROW_KEY = ("model_name", "price_tier", "date_from", "min_input_tokens")
 SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 
 
@@ -31,7 +37,7 @@ class AiModelPrice(models.Model):
     _name = "ai.model.price"
     _inherit = ["ai.usage.cached.config"]
     _description = "AI Model Price"
-    _order = "model_name, service_id, date_from desc, id desc"
+    _order = "model_name, service_id, date_from desc, min_input_tokens, id desc"
 
     model_name = fields.Char(
         required=True,
@@ -70,6 +76,11 @@ class AiModelPrice(models.Model):
         required=True,
         default=lambda self: self.env.ref("base.USD"),
     )
+    min_input_tokens = fields.Integer(
+        "Above Input Tokens",
+        help="Long-context price: this row prices a call whose input passes this "
+        "many tokens (every token of it, as OpenAI bills). 0: any call.",
+    )
     input_price = fields.Float("Input / 1M tokens", digits=(16, 6), required=True)
     cached_input_price = fields.Float(
         "Cached input / 1M tokens",
@@ -77,11 +88,58 @@ class AiModelPrice(models.Model):
         help="Price of cached input tokens. Zero means no discount: cached tokens "
         "cost the input price.",
     )
+    cache_write_price = fields.Float(
+        "Cache write / 1M tokens",
+        digits=(16, 6),
+        help="Price of input tokens written to the cache. Zero: the input price.",
+    )
     output_price = fields.Float("Output / 1M tokens", digits=(16, 6))
     reasoning_price = fields.Float(
         "Reasoning / 1M tokens",
         digits=(16, 6),
         help="Zero means reasoning tokens are billed as output tokens, as OpenAI does.",
+    )
+    audio_input_price = fields.Float(
+        "Audio input / 1M tokens",
+        digits=(16, 6),
+        help="Zero: a call with audio input is Missing Price, not billed as text.",
+    )
+    cached_audio_input_price = fields.Float(
+        "Cached audio input / 1M tokens",
+        digits=(16, 6),
+        help="Zero: the audio input price.",
+    )
+    audio_output_price = fields.Float(
+        "Audio output / 1M tokens",
+        digits=(16, 6),
+        help="Zero: a call with audio output is Missing Price, not billed as text.",
+    )
+    image_input_price = fields.Float(
+        "Image input / 1M tokens",
+        digits=(16, 6),
+        help="Zero: image tokens cost the input price, as vision input does.",
+    )
+    cached_image_input_price = fields.Float(
+        "Cached image input / 1M tokens",
+        digits=(16, 6),
+        help="Zero: the image input price.",
+    )
+    image_output_price = fields.Float(
+        "Image output / 1M tokens",
+        digits=(16, 6),
+        help="Zero: image output tokens cost the output price.",
+    )
+    audio_minute_price = fields.Float(
+        "Audio / minute",
+        digits=(16, 6),
+        help="For models billed by audio duration (whisper). Zero: such a call is "
+        "Missing Price.",
+    )
+    characters_price = fields.Float(
+        "Characters / 1M",
+        digits=(16, 6),
+        help="For models billed by input characters (tts-1). Zero: such a call is "
+        "Missing Price.",
     )
     source = fields.Char(help="Where and when this price was taken.")
     active = fields.Boolean(default=True)
@@ -89,10 +147,9 @@ class AiModelPrice(models.Model):
     _sql_constraints = [
         (
             "prices_not_negative",
-            (
-                "CHECK(input_price >= 0 AND cached_input_price >= 0"
-                " AND output_price >= 0 AND reasoning_price >= 0)"
-            ),
+            "CHECK(min_input_tokens >= 0 AND "
+            + " AND ".join(f"{field} >= 0" for field in PRICE_FIELDS.values())
+            + ")",
             "Prices cannot be negative.",
         ),
     ]
@@ -105,21 +162,16 @@ class AiModelPrice(models.Model):
 
     def _price_dict(self):
         self.ensure_one()
-        return {
-            "input": self.input_price,
-            "cached_input": self.cached_input_price,
-            "output": self.output_price,
-            "reasoning": self.reasoning_price,
-        }
+        return {value: self[field] for value, field in PRICE_FIELDS.items()}
 
     @api.model
     @tools.ormcache("model_name", "service_id", "day", "tier")
-    def _find_price_values(self, model_name, service_id, day, tier="standard"):
-        """(price id, {input, cached_input, output, reasoning}, currency id,
-        how it matched: exact, undated or prefix) of the best match, or None.
-        Cached: every call looks its price up."""
+    def _price_candidates(self, model_name, service_id, day, tier):
+        """The rows that may price a call, best first, as tuples (min input
+        tokens, price id, prices, currency id, how it matched: exact,
+        undated or prefix). Cached: every call looks its price up."""
         if not model_name:
-            return None
+            return ()
         undated = SNAPSHOT_SUFFIX.sub("", model_name)
         candidates = self.sudo().search(
             [
@@ -142,29 +194,51 @@ class AiModelPrice(models.Model):
             return None
 
         ranked = [(rank(price), price) for price in candidates]
-        ranked = [(found, price) for found, price in ranked if found]
-        if not ranked:
-            return None
-        (*_rank, how), best = max(
-            ranked,
+        ranked.sort(
             key=lambda item: (
                 item[0],
                 bool(item[1].service_id),
                 item[1].date_from,
+                item[1].min_input_tokens,
                 item[1].id,
             ),
+            reverse=True,
         )
-        return best.id, best._price_dict(), best.currency_id.id, how
+        return tuple(
+            (price.min_input_tokens, price.id, price._price_dict(),
+             price.currency_id.id, found[2])
+            for found, price in ranked
+            if found
+        )  # fmt: skip
 
     @api.model
-    def _price_or_catalogue(self, model_name, service_id, day, tier="standard"):
+    def _find_price_values(
+        self, model_name, service_id, day, tier="standard", input_tokens=0
+    ):
+        """(price id, prices, currency id, how it matched) of the best row
+        for a call of ``input_tokens``, or None: the best match by name,
+        then the service's own row, then the latest Valid From, then the
+        highest long-context threshold the call's input passes."""
+        for threshold, *found in self._price_candidates(
+            model_name, service_id, day, tier
+        ):
+            if not threshold or input_tokens > threshold:
+                return tuple(found)
+        return None
+
+    @api.model
+    def _price_or_catalogue(
+        self, model_name, service_id, day, tier="standard", input_tokens=0
+    ):
         """_find_price_values, after adding the catalogue's rows of a model
         absent from the list: of a dated snapshot the catalogue prices apart
         (gpt-4o-2024-05-13 is not gpt-4o), or of the model or its undated
         name when nothing matched. Added rows stay visible and
         editable; a model the list has, even archived or from a later date,
         is never added again."""
-        found = self._find_price_values(model_name or "", service_id, day, tier)
+        found = self._find_price_values(
+            model_name or "", service_id, day, tier, input_tokens
+        )
         undated = SNAPSHOT_SUFFIX.sub("", model_name or "")
         if (
             not model_name
@@ -182,7 +256,9 @@ class AiModelPrice(models.Model):
             ):
                 continue
             if prices._add_catalogue_rows([name]):
-                return self._find_price_values(model_name, service_id, day, tier)
+                return self._find_price_values(
+                    model_name, service_id, day, tier, input_tokens
+                )
         return found
 
     @api.model
@@ -201,7 +277,7 @@ class AiModelPrice(models.Model):
                 row for name in model_names for row in price_catalogue.rows_for(name)
             ]
         existing = {
-            (price.model_name, price.price_tier, price.date_from)
+            tuple(price[name] for name in ROW_KEY)
             for price in self.with_context(active_test=False).search(
                 [
                     ("service_id", "=", False),
@@ -209,11 +285,7 @@ class AiModelPrice(models.Model):
                 ]
             )
         }
-        new = [
-            row
-            for row in rows
-            if (row["model_name"], row["price_tier"], row["date_from"]) not in existing
-        ]
+        new = [row for row in rows if tuple(row[k] for k in ROW_KEY) not in existing]
         usd = self.env.ref("base.USD").id
         return self.create(
             [
@@ -222,11 +294,13 @@ class AiModelPrice(models.Model):
                     "match_type": "exact",
                     "price_tier": row["price_tier"],
                     "date_from": row["date_from"],
+                    "min_input_tokens": row["min_input_tokens"],
                     "currency_id": usd,
-                    "input_price": row["input"],
-                    "cached_input_price": row["cached_input"],
-                    "output_price": row["output"],
                     "source": f"genai-prices {version}",
+                    **{
+                        PRICE_FIELDS[value]: row[value]
+                        for value in price_catalogue.ROW_VALUES
+                    },
                 }
                 for row in new
             ]
@@ -279,12 +353,20 @@ class AiModelPrice(models.Model):
         and in the company's (at the request date); or price_missing."""
         when = fields.Date.to_date(facts["request_time"])
         found = self._price_or_catalogue(
-            model_name, facts["service_id"], when, pricing_tier(facts)
+            model_name,
+            facts["service_id"],
+            when,
+            pricing_tier(facts),
+            usage.get("input_tokens") or 0,
         )
         if not found:
             return {"price_missing": True, "price_id": False}
         price_id, prices, currency_id, _how = found
-        cost = compute_cost(usage, prices)
+        try:
+            cost = compute_cost(usage, prices)
+        except PriceMissing:
+            # the row has no price for a kind of this usage (audio...)
+            return {"price_missing": True, "price_id": price_id}
         cost_company = cost
         if currency_id != facts["company_currency_id"]:
             currencies = self.env["res.currency"]

@@ -69,11 +69,22 @@ class AiUsageLog(models.Model):
         help="Unknown: the response carried no usage; token counts and cost are "
         "not zeros but unknown.",
     )
-    input_tokens = fields.Integer()
-    cached_input_tokens = fields.Integer()
-    output_tokens = fields.Integer()
+    input_tokens = fields.Integer(help="All input tokens, of every kind below.")
+    cached_input_tokens = fields.Integer(help="Input tokens read from the cache.")
+    cache_write_tokens = fields.Integer(help="Input tokens written to the cache.")
+    audio_input_tokens = fields.Integer()
+    cached_audio_input_tokens = fields.Integer()
+    image_input_tokens = fields.Integer()
+    cached_image_input_tokens = fields.Integer()
+    output_tokens = fields.Integer(help="All output tokens, of every kind below.")
     reasoning_tokens = fields.Integer()
+    audio_output_tokens = fields.Integer()
+    image_output_tokens = fields.Integer()
     total_tokens = fields.Integer()
+    audio_seconds = fields.Float(
+        "Audio (s)", digits=(12, 3), help="Audio duration billed (whisper)."
+    )
+    input_characters = fields.Integer(help="Characters billed (text to speech).")
 
     cost = fields.Float(
         digits=COST_DIGITS, help="Cost in the currency of the price used."
@@ -149,11 +160,9 @@ class AiUsageLog(models.Model):
     _sql_constraints = [
         (
             "tokens_not_negative",
-            (
-                "CHECK(input_tokens >= 0 AND cached_input_tokens >= 0"
-                " AND output_tokens >= 0 AND reasoning_tokens >= 0"
-                " AND total_tokens >= 0 AND reserved_tokens >= 0)"
-            ),
+            "CHECK(reserved_tokens >= 0 AND "
+            + " AND ".join(f"{name} >= 0" for name in USAGE_FIELDS)
+            + ")",
             "Token counts cannot be negative.",
         ),
         (

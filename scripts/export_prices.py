@@ -13,6 +13,7 @@ SHIPPED_MODELS = (
     "gpt-4o", "gpt-4o-mini", "o3", "o3-mini", "o4-mini", "text-embedding-3-small",
     "text-embedding-3-large",
 )  # fmt: skip
+ALWAYS_WRITTEN = ("input_price", "cached_input_price", "output_price")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -36,22 +37,30 @@ def main():
             key=lambda row: (row["price_tier"] != "standard", row["date_from"]),
         )
         if not rows:
-            raise SystemExit(f"the catalogue has no plain price for {name}")
+            raise SystemExit(f"the catalogue has no price a row can hold for {name}")
         for index, row in enumerate(rows):
             xml_id = "price_" + name.replace("-", "_").replace(".", "_")
             if row["price_tier"] != "standard":
                 xml_id += "_" + row["price_tier"]
             if index:
                 xml_id += "_" + row["date_from"].strftime("%Y%m%d")
+            if row["min_input_tokens"]:
+                xml_id += f"_above_{row['min_input_tokens']}"
+            fields = [
+                ("min_input_tokens", row["min_input_tokens"]),
+                *((f"{value}_price", row[value]) for value in catalogue.ROW_VALUES),
+            ]
+            values = "".join(
+                f'\n        <field name="{field}">{value}</field>'
+                for field, value in fields
+                if value or field in ALWAYS_WRITTEN
+            )
             records.append(
                 f"""    <record id="{xml_id}" model="ai.model.price">
         <field name="model_name">{escape(name)}</field>
         <field name="match_type">exact</field>
         <field name="price_tier">{row["price_tier"]}</field>
-        <field name="date_from">{row["date_from"].isoformat()}</field>
-        <field name="input_price">{row["input"]}</field>
-        <field name="cached_input_price">{row["cached_input"]}</field>
-        <field name="output_price">{row["output"]}</field>
+        <field name="date_from">{row["date_from"].isoformat()}</field>{values}
         <field name="currency_id" ref="base.USD"/>
         <field name="source">genai-prices {version}</field>
     </record>"""

@@ -14,6 +14,10 @@ SNAPSHOTS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4o": "gpt-4o-2024-08-
 REPLY_TEXT = "The caller asked for a delivery date; the agent promised Friday."
 
 
+SPEECH_AUDIO = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8
+TRANSCRIBED_SECONDS = 93.5
+
+
 def count_tokens(value):
     """A deterministic stand-in for a tokenizer: about 4 characters a token."""
     return max(1, len(json.dumps(value)) // 4)
@@ -231,6 +235,15 @@ class FakeOpenAI:
                     },
                 }
             )
+        if path == "/v1/audio/speech":
+            return Reply(raw=SPEECH_AUDIO, headers={"Content-Type": "audio/mpeg"})
+        if path == "/v1/audio/transcriptions":  # whisper-1: billed by duration
+            return Reply(
+                body={
+                    "text": REPLY_TEXT,
+                    "usage": {"type": "duration", "seconds": TRANSCRIBED_SECONDS},
+                }
+            )
         return Reply(
             status=404,
             body=error_body(f"Invalid URL ({method} {path})", "invalid_request_error"),
@@ -371,10 +384,11 @@ class FakeOpenAI:
                     else json.dumps(reply.body).encode()
                 )
                 self.send_response(reply.status)
-                self.send_header(
-                    "Content-Type",
-                    "application/json" if reply.raw is None else "text/html",
-                )
+                if "Content-Type" not in reply.headers:
+                    self.send_header(
+                        "Content-Type",
+                        "application/json" if reply.raw is None else "text/html",
+                    )
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

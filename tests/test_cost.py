@@ -24,7 +24,13 @@ class PricedCase(AiUsageCase):
         cls.Price = cls.env["ai.model.price"]
 
     def priced_log(
-        self, model_name, token_usage, when="2025-09-01 12:00:00", service=None
+        self,
+        model_name,
+        token_usage,
+        when="2025-09-01 12:00:00",
+        service=None,
+        service_tier=None,
+        batch=False,
     ):
         service = service or self.service
         log = self.Log.create(
@@ -34,6 +40,8 @@ class PricedCase(AiUsageCase):
                 "status": "success",
                 "request_time": when,
                 "company_id": service.company_id.id,
+                "service_tier": service_tier,
+                "is_batch": batch,
             }
         )
         log.write(log._usage_vals(token_usage, model_name, log._facts()))

@@ -111,3 +111,25 @@ class TestVisionReservation(AiUsageCase):
             "What is the invoice total?", image_base64=self.image
         )
         self.assertTrue(answer)
+
+
+class TestTierReservation(AiUsageCase):
+    def test_a_flex_request_reserves_at_the_flex_price(self):
+        self.env["ai.usage.budget"].create(
+            {"name": "Cost cap", "limit_cost": 100.0, "hard_limit": True}
+        )
+        body = {
+            "model": "gpt-5",
+            "messages": [{"role": "user", "content": "x" * 400}],
+            "max_completion_tokens": 1000,
+        }
+        reserved = {}
+        for tier in ("default", "flex", "priority"):
+            in_flight = CallRecorder(
+                self.service, {"model": "gpt-5"}, dict(body, service_tier=tier)
+            ).open()
+            reserved[tier] = in_flight.log.reserved_cost
+        self.assertGreater(reserved["default"], 0)
+        # the shipped rates: flex is half the standard price, priority double
+        self.assertAlmostEqual(reserved["flex"], reserved["default"] / 2, places=7)
+        self.assertAlmostEqual(reserved["priority"], reserved["default"] * 2, places=7)

@@ -3,14 +3,26 @@ from email.utils import formatdate
 from odoo.tests import BaseCase
 
 from ..tools.openai_usage import (
+    TOKEN_FIELDS,
     UsageError,
     extract_error,
     extract_response_info,
     extract_usage,
     parse_retry_after,
     redact_secrets,
+    speech_payload,
 )
 from .fake_openai import chat_completion, chat_usage, response_object, responses_usage
+
+
+def kinds(**counts):
+    """A usage as extract_usage gives it: every kind, zero unless given."""
+    usage = dict.fromkeys(TOKEN_FIELDS, 0)
+    usage["audio_seconds"] = 0.0
+    usage.update(counts)
+    if "total_tokens" not in counts:
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+    return usage
 
 
 class TestUsageParsing(BaseCase):
@@ -20,13 +32,12 @@ class TestUsageParsing(BaseCase):
         )
         self.assertEqual(
             extract_usage(payload),
-            {
-                "input_tokens": 1200,
-                "cached_input_tokens": 1024,
-                "output_tokens": 800,
-                "reasoning_tokens": 640,
-                "total_tokens": 2000,
-            },
+            kinds(
+                input_tokens=1200,
+                cached_input_tokens=1024,
+                output_tokens=800,
+                reasoning_tokens=640,
+            ),
         )
 
     def test_responses_api_usage(self):
@@ -35,13 +46,12 @@ class TestUsageParsing(BaseCase):
         )
         self.assertEqual(
             extract_usage(payload),
-            {
-                "input_tokens": 300,
-                "cached_input_tokens": 128,
-                "output_tokens": 90,
-                "reasoning_tokens": 64,
-                "total_tokens": 390,
-            },
+            kinds(
+                input_tokens=300,
+                cached_input_tokens=128,
+                output_tokens=90,
+                reasoning_tokens=64,
+            ),
         )
 
     def test_responses_stream_completed_event_usage(self):
@@ -60,16 +70,136 @@ class TestUsageParsing(BaseCase):
             "model": "text-embedding-3-small",
             "usage": {"prompt_tokens": 42, "total_tokens": 42},
         }
-        self.assertEqual(
-            extract_usage(payload),
-            {
-                "input_tokens": 42,
-                "cached_input_tokens": 0,
-                "output_tokens": 0,
-                "reasoning_tokens": 0,
-                "total_tokens": 42,
-            },
+        self.assertEqual(extract_usage(payload), kinds(input_tokens=42))
+
+    # The shapes below are the OpenAPI spec's (CompletionUsage, ResponseUsage,
+    # RealtimeResponse.usage, TranscriptTextUsageTokens/Duration, ImagesUsage).
+    def test_chat_audio_image_and_cache_write_details(self):
+        usage = chat_usage(1000, 300, cached_tokens=200)
+        usage["prompt_tokens_details"].update(
+            audio_tokens=400, image_tokens=100, text_tokens=500, cache_write_tokens=150
         )
+        usage["completion_tokens_details"].update(audio_tokens=250, text_tokens=50)
+        self.assertEqual(
+            extract_usage(chat_completion("gpt-audio", usage)),
+            kinds(
+                input_tokens=1000,
+                cached_input_tokens=200,
+                cache_write_tokens=150,
+                audio_input_tokens=400,
+                image_input_tokens=100,
+                output_tokens=300,
+                audio_output_tokens=250,
+            ),
+        )
+
+    def test_responses_cache_write(self):
+        usage = responses_usage(5000, 100, cached_tokens=1000)
+        usage["input_tokens_details"]["cache_write_tokens"] = 3000
+        self.assertEqual(
+            extract_usage(response_object("gpt-5.6-terra", usage)),
+            kinds(
+                input_tokens=5000,
+                cached_input_tokens=1000,
+                cache_write_tokens=3000,
+                output_tokens=100,
+            ),
+        )
+
+    def test_realtime_response_done_event(self):
+        event = {
+            "type": "response.done",
+            "event_id": "event_3132",
+            "response": {
+                "object": "realtime.response",
+                "id": "resp_001",
+                "status": "completed",
+                "usage": {
+                    "total_tokens": 1300,
+                    "input_tokens": 1000,
+                    "output_tokens": 300,
+                    "input_token_details": {
+                        "text_tokens": 200,
+                        "audio_tokens": 700,
+                        "image_tokens": 100,
+                        "cached_tokens": 500,
+                        "cached_tokens_details": {
+                            "text_tokens": 100,
+                            "audio_tokens": 350,
+                            "image_tokens": 50,
+                        },
+                    },
+                    "output_token_details": {"text_tokens": 100, "audio_tokens": 200},
+                },
+            },
+        }
+        self.assertEqual(
+            extract_usage(event),
+            kinds(
+                input_tokens=1000,
+                cached_input_tokens=500,
+                audio_input_tokens=700,
+                cached_audio_input_tokens=350,
+                image_input_tokens=100,
+                cached_image_input_tokens=50,
+                output_tokens=300,
+                audio_output_tokens=200,
+                total_tokens=1300,
+            ),
+        )
+
+    def test_transcription_usage_by_tokens_and_by_duration(self):
+        by_tokens = {
+            "text": "Hello",
+            "usage": {
+                "type": "tokens",
+                "input_tokens": 120,
+                "input_token_details": {"text_tokens": 20, "audio_tokens": 100},
+                "output_tokens": 30,
+                "total_tokens": 150,
+            },
+        }
+        self.assertEqual(
+            extract_usage(by_tokens),
+            kinds(input_tokens=120, audio_input_tokens=100, output_tokens=30),
+        )
+        by_duration = {"text": "Hello", "usage": {"type": "duration", "seconds": 93.5}}
+        self.assertEqual(extract_usage(by_duration), kinds(audio_seconds=93.5))
+        # the stream of a transcription ends with its usage too
+        done = dict(by_tokens, type="transcript.text.done")
+        self.assertEqual(extract_usage(done)["audio_input_tokens"], 100)
+
+    def test_images_output_is_image_tokens(self):
+        usage = {
+            "total_tokens": 4200,
+            "input_tokens": 200,
+            "output_tokens": 4000,
+            "input_tokens_details": {"text_tokens": 50, "image_tokens": 150},
+        }
+        expected = kinds(
+            input_tokens=200,
+            image_input_tokens=150,
+            output_tokens=4000,
+            image_output_tokens=4000,
+            total_tokens=4200,
+        )
+        answer = {"created": 1713833628, "data": [{"b64_json": "..."}], "usage": usage}
+        self.assertEqual(extract_usage(answer), expected)
+        event = {"type": "image_generation.completed", "b64_json": "", "usage": usage}
+        self.assertEqual(extract_usage(event), expected)
+        # a usage that splits the output is taken as it says
+        split = dict(
+            usage, output_tokens_details={"image_tokens": 3900, "text_tokens": 100}
+        )
+        self.assertEqual(
+            extract_usage(dict(answer, usage=split))["image_output_tokens"], 3900
+        )
+
+    def test_speech_bills_the_characters_of_its_input(self):
+        request = {"model": "tts-1", "input": "Bonjour à tous", "voice": "alloy"}
+        payload = speech_payload(request)
+        self.assertEqual(extract_usage(payload), kinds(input_characters=14))
+        self.assertEqual(extract_response_info(payload)["response_model"], "tts-1")
 
     def test_no_usage_is_unknown_not_zero(self):
         self.assertIsNone(extract_usage({"id": "x", "choices": []}))
@@ -84,6 +214,22 @@ class TestUsageParsing(BaseCase):
             chat_usage(10, 10, reasoning_tokens=11),
             {"prompt_tokens": "12", "completion_tokens": 1},
             {"prompt_tokens": True, "completion_tokens": 1},
+            {"prompt_tokens": 10, "prompt_tokens_details": {"audio_tokens": 11}},
+            {
+                "input_tokens": 10,
+                "input_token_details": {
+                    "audio_tokens": 5,
+                    "cached_tokens": 8,
+                    "cached_tokens_details": {"audio_tokens": 6},
+                },
+            },
+            {
+                "input_tokens": 10,
+                "input_tokens_details": {"cached_tokens": 6, "cache_write_tokens": 6},
+            },
+            {"output_tokens": 10, "output_tokens_details": {"image_tokens": 11}},
+            {"type": "duration", "seconds": -1},
+            {"type": "duration", "seconds": "93"},
         ):
             with self.subTest(usage=usage), self.assertRaises(UsageError):
                 extract_usage({"usage": usage})

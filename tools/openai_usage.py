@@ -15,13 +15,30 @@ SECRET_PATTERN = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-]{8,}")
 BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.=]{8,}")
 REDACTED = "[redacted]"
 
-USAGE_FIELDS = (
+# Every kind of usage a response can report. Cached, cache-write, audio and
+# image input tokens are parts of input_tokens; reasoning, audio and image
+# output tokens parts of output_tokens. audio_seconds is what whisper bills
+# (a transcription's {"type": "duration"} usage); input_characters what tts
+# bills (counted from the request: speech responses carry no usage).
+TOKEN_FIELDS = (
     "input_tokens",
     "cached_input_tokens",
+    "cache_write_tokens",
+    "audio_input_tokens",
+    "cached_audio_input_tokens",
+    "image_input_tokens",
+    "cached_image_input_tokens",
     "output_tokens",
     "reasoning_tokens",
+    "audio_output_tokens",
+    "image_output_tokens",
     "total_tokens",
+    "input_characters",
 )
+USAGE_FIELDS = (*TOKEN_FIELDS, "audio_seconds")
+MAX_PLAUSIBLE_SECONDS = 30 * 24 * 3600
+# an Images API answer and its stream's last event: all output is image tokens
+IMAGE_EVENTS = frozenset({"image_generation.completed", "image_edit.completed"})
 
 
 class UsageError(ValueError):
@@ -77,69 +94,131 @@ def _token_count(value, name):
     return int(value)
 
 
-def extract_usage(payload):
-    """Read token usage from any OpenAI response shape.
+def _seconds(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"usage field seconds is not a number: {value!r}")
+    if not 0 <= value <= MAX_PLAUSIBLE_SECONDS:
+        raise UsageError(f"usage field seconds is not a plausible duration: {value!r}")
+    return float(value)
 
-    Chat completions (``prompt_tokens`` ...), the Responses API
-    (``input_tokens`` ...) and embeddings (``prompt_tokens`` only) are
-    understood; a Responses API stream event carries it under ``response``.
-    Return a dict with the keys of USAGE_FIELDS, or None when the response
-    reports no usage. Raise UsageError when the numbers are impossible."""
-    if not isinstance(payload, dict):
-        return None
+
+def _usage_block(payload):
     usage = payload.get("usage")
     if usage is None and isinstance(payload.get("response"), dict):
-        usage = payload["response"].get("usage")
-    if not isinstance(usage, dict):
+        usage = payload["response"].get("usage")  # a Responses or realtime event
+    return usage if isinstance(usage, dict) else None
+
+
+def _is_image_result(payload):
+    """An Images API answer (or its stream's last event): its output tokens
+    are image tokens unless the usage splits them."""
+    if payload.get("type") in IMAGE_EVENTS:
+        return True
+    return "object" not in payload and isinstance(payload.get("data"), list)
+
+
+def extract_usage(payload):
+    """Read usage from any OpenAI response shape of the OpenAPI spec.
+
+    Chat completions (``prompt_tokens``, ``*_tokens_details``), the
+    Responses API, embeddings, realtime (``input_token_details`` with
+    ``cached_tokens_details``), transcriptions (token or duration usage),
+    the Images API and their stream events are understood. Return a dict
+    with the keys of USAGE_FIELDS, or None when the response reports no
+    usage. Raise UsageError when the numbers are impossible."""
+    if not isinstance(payload, dict):
         return None
+    usage = _usage_block(payload)
+    if usage is None:
+        return None
+    if usage.get("type") == "duration":
+        return checked_usage({"audio_seconds": _seconds(usage.get("seconds"))})
+    if usage.get("type") == "characters":  # see speech_payload
+        return checked_usage({"input_characters": usage.get("characters")})
     if "input_tokens" in usage or "output_tokens" in usage:
-        input_details = usage.get("input_tokens_details") or {}
-        output_details = usage.get("output_tokens_details") or {}
-        input_tokens = usage.get("input_tokens")
-        output_tokens = usage.get("output_tokens")
+        input_tokens, output_tokens = (
+            usage.get("input_tokens"),
+            usage.get("output_tokens"),
+        )
     elif "prompt_tokens" in usage or "completion_tokens" in usage:
-        input_details = usage.get("prompt_tokens_details") or {}
-        output_details = usage.get("completion_tokens_details") or {}
         input_tokens = usage.get("prompt_tokens")
         output_tokens = usage.get("completion_tokens")
     else:
         return None
-    values = {
-        "input_tokens": _token_count(input_tokens, "input_tokens") or 0,
-        "cached_input_tokens": _token_count(
-            input_details.get("cached_tokens"), "cached_tokens"
-        )
-        or 0,
-        "output_tokens": _token_count(output_tokens, "output_tokens") or 0,
-        "reasoning_tokens": _token_count(
-            output_details.get("reasoning_tokens"), "reasoning_tokens"
-        )
-        or 0,
-    }
-    total = _token_count(usage.get("total_tokens"), "total_tokens")
-    values["total_tokens"] = (
-        total if total is not None else values["input_tokens"] + values["output_tokens"]
+    input_details = (
+        usage.get("input_tokens_details")
+        or usage.get("input_token_details")
+        or usage.get("prompt_tokens_details")
+        or {}
     )
-    if values["cached_input_tokens"] > values["input_tokens"]:
-        raise UsageError("usage reports more cached tokens than input tokens")
-    if values["reasoning_tokens"] > values["output_tokens"]:
-        raise UsageError("usage reports more reasoning tokens than output tokens")
-    return values
+    output_details = (
+        usage.get("output_tokens_details")
+        or usage.get("output_token_details")
+        or usage.get("completion_tokens_details")
+        or {}
+    )
+    cached_details = input_details.get("cached_tokens_details") or {}
+    values = {
+        "input_tokens": input_tokens,
+        "cached_input_tokens": input_details.get("cached_tokens"),
+        "cache_write_tokens": input_details.get("cache_write_tokens"),
+        "audio_input_tokens": input_details.get("audio_tokens"),
+        "cached_audio_input_tokens": cached_details.get("audio_tokens"),
+        "image_input_tokens": input_details.get("image_tokens"),
+        "cached_image_input_tokens": cached_details.get("image_tokens"),
+        "output_tokens": output_tokens,
+        "reasoning_tokens": output_details.get("reasoning_tokens"),
+        "audio_output_tokens": output_details.get("audio_tokens"),
+        "image_output_tokens": output_details.get("image_tokens"),
+        "total_tokens": usage.get("total_tokens"),
+    }
+    if values["image_output_tokens"] is None and _is_image_result(payload):
+        values["image_output_tokens"] = output_tokens
+    return checked_usage({k: v for k, v in values.items() if v is not None})
 
 
 def checked_usage(usage):
-    """A usage dict of USAGE_FIELDS (as extract_usage gives it), checked
-    like a response's; raise UsageError when it is not believable."""
+    """A usage dict of USAGE_FIELDS (as extract_usage gives it; absent
+    fields are zero), checked like a response's; raise UsageError when
+    the parts do not fit in their wholes."""
     if not isinstance(usage, dict) or set(usage) - set(USAGE_FIELDS):
         raise UsageError(f"usage must be a dict of {', '.join(USAGE_FIELDS)}")
-    values = {name: _token_count(usage.get(name), name) or 0 for name in USAGE_FIELDS}
-    if values["cached_input_tokens"] > values["input_tokens"]:
-        raise UsageError("usage reports more cached tokens than input tokens")
-    if values["reasoning_tokens"] > values["output_tokens"]:
-        raise UsageError("usage reports more reasoning tokens than output tokens")
+    values = {name: _token_count(usage.get(name), name) or 0 for name in TOKEN_FIELDS}
+    values["audio_seconds"] = (
+        _seconds(usage["audio_seconds"]) if usage.get("audio_seconds") else 0.0
+    )
+    parts = (
+        ("cached_input_tokens", "cache_write_tokens"),
+        ("audio_input_tokens", "image_input_tokens"),
+        ("reasoning_tokens", "audio_output_tokens", "image_output_tokens"),
+        ("cached_audio_input_tokens", "cached_image_input_tokens"),
+    )
+    wholes = ("input_tokens", "input_tokens", "output_tokens", "cached_input_tokens")
+    for names, whole in zip(parts, wholes, strict=True):
+        if sum(values[name] for name in names) > values[whole]:
+            raise UsageError(f"usage reports more {' + '.join(names)} than {whole}")
+    for part, whole in (
+        ("cached_audio_input_tokens", "audio_input_tokens"),
+        ("cached_image_input_tokens", "image_input_tokens"),
+    ):
+        if values[part] > values[whole]:
+            raise UsageError(f"usage reports more {part} than {whole}")
     if not usage.get("total_tokens"):
         values["total_tokens"] = values["input_tokens"] + values["output_tokens"]
     return values
+
+
+def speech_payload(body):
+    """The answer to log for a text-to-speech call, whose real answer is
+    audio bytes without usage: tts models bill the characters of the input,
+    as a usage of type "characters" (like a transcription's "duration")."""
+    body = body if isinstance(body, dict) else {}
+    text = body.get("input")
+    return {
+        "object": "audio.speech",
+        "model": body.get("model"),
+        "usage": {"type": "characters", "characters": len(text or "")},
+    }
 
 
 def _output_text_length(payload):
@@ -231,23 +310,65 @@ def request_fingerprint(*parts):
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def compute_cost(usage, prices):
-    """Cost of one call. ``prices`` holds per-1M-token prices: ``input``,
-    ``cached_input``, ``output`` and optionally ``reasoning``.
+class PriceMissing(ValueError):
+    """The usage holds a kind the price does not price (audio tokens on a
+    text price, seconds without a per-minute price...)."""
 
-    Cached tokens are part of the input tokens and are billed at the cached
-    price only; reasoning tokens are part of the output tokens and billed at
-    the reasoning price when one is set, else as output."""
-    cached = usage.get("cached_input_tokens") or 0
-    uncached = (usage.get("input_tokens") or 0) - cached
-    reasoning = usage.get("reasoning_tokens") or 0
-    output = usage.get("output_tokens") or 0
-    cached_price = prices.get("cached_input") or prices["input"]
-    reasoning_price = prices.get("reasoning") or prices["output"]
-    total = (
-        uncached * prices["input"]
-        + cached * cached_price
-        + (output - reasoning) * prices["output"]
-        + reasoning * reasoning_price
+
+def compute_cost(usage, prices):
+    """Cost of one call. ``prices`` holds per-1M-token prices of the
+    ai.model.price row (``input``, ``cached_input``, ``output`` ...),
+    ``audio_minute`` per minute and ``characters`` per 1M characters.
+
+    Each token is billed once, at the price of its kind: cached, cache-write,
+    audio and image input tokens are taken out of the input tokens;
+    reasoning, audio and image output tokens out of the output tokens. A
+    missing (zero) price of a discount or of a kind OpenAI bills like text
+    falls back: cached to uncached, cache writes and image input to input,
+    image output and reasoning to output. Audio, seconds and characters have
+    no text equivalent: without their price, raise PriceMissing."""
+
+    def count(name):
+        return usage.get(name) or 0
+
+    def price(name, fallback=None):
+        value = prices.get(name) or 0.0
+        if value or fallback is None:
+            return value
+        return fallback
+
+    def required(name, amount):
+        if amount and not prices.get(name):
+            raise PriceMissing(name)
+        return prices.get(name) or 0.0
+
+    audio_in, image_in = count("audio_input_tokens"), count("image_input_tokens")
+    cached_audio = count("cached_audio_input_tokens")
+    cached_image = count("cached_image_input_tokens")
+    cached_text = max(count("cached_input_tokens") - cached_audio - cached_image, 0)
+    cache_write = count("cache_write_tokens")
+    text_in = max(count("input_tokens") - audio_in - image_in, 0)
+    uncached_text = max(text_in - cached_text - cache_write, 0)
+    audio_out, image_out = count("audio_output_tokens"), count("image_output_tokens")
+    reasoning = count("reasoning_tokens")
+    text_out = max(count("output_tokens") - audio_out - image_out - reasoning, 0)
+
+    input_price, output_price = prices["input"], prices.get("output") or 0.0
+    audio_price = required("audio_input", audio_in)
+    image_price = price("image_input", input_price)
+    per_million = (
+        uncached_text * input_price
+        + cached_text * price("cached_input", input_price)
+        + cache_write * price("cache_write", input_price)
+        + (audio_in - cached_audio) * audio_price
+        + cached_audio * price("cached_audio_input", audio_price)
+        + (image_in - cached_image) * image_price
+        + cached_image * price("cached_image_input", image_price)
+        + text_out * output_price
+        + reasoning * price("reasoning", output_price)
+        + audio_out * required("audio_output", audio_out)
+        + image_out * price("image_output", output_price)
+        + count("input_characters") * required("characters", count("input_characters"))
     )
-    return total / 1_000_000
+    minutes = count("audio_seconds") / 60
+    return per_million / 1_000_000 + minutes * required("audio_minute", minutes)

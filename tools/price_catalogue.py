@@ -2,14 +2,15 @@
 package (MIT, bundled data: works offline), as rows our price list can hold.
 No Odoo in here.
 
-Only what a row can price exactly is given: a model whose prices are per
-input, cached input and output token, named exactly (not by a pattern),
-with a dated history where the catalogue has one. A model priced also by
-another unit (audio, image or cache-write tokens, long-context tiers) is
-left out, so that it stays *Missing Price* rather than being billed at a
-text rate. Service tiers (flex, priority) and batch rates are rows of
-their tier, from the date the catalogue knows them: before it, a call of
-that tier has no price rather than the standard one."""
+Only what a row can price exactly is given: a model named exactly (not by
+a pattern), priced in the units of ROW_PRICES, with a dated history where
+the catalogue has one. A model priced by any other unit is left out, so
+that it stays *Missing Price* rather than being billed at a wrong rate.
+Long-context prices (a higher rate for every token once the input passes a
+threshold) are rows of their own from that threshold. Service tiers (flex,
+priority) and batch rates are rows of their tier, from the date the
+catalogue knows them: before it, a call of that tier has no price rather
+than the standard one."""
 
 import copy
 import datetime
@@ -18,11 +19,24 @@ from decimal import Decimal
 # the first price of a model, for which the catalogue gives no start date
 CATALOGUE_EPOCH = datetime.date(2020, 1, 1)
 PROVIDER = "openai"
+# the catalogue's units and the ai.model.price values they are, with the
+# factor from its unit to ours (per hour in the catalogue, per minute here)
 ROW_PRICES = {
-    "input_mtok": "input",
-    "cache_read_mtok": "cached_input",
-    "output_mtok": "output",
+    "input_mtok": ("input", 1),
+    "cache_read_mtok": ("cached_input", 1),
+    "cache_write_mtok": ("cache_write", 1),
+    "output_mtok": ("output", 1),
+    "input_audio_mtok": ("audio_input", 1),
+    "cache_audio_read_mtok": ("cached_audio_input", 1),
+    "output_audio_mtok": ("audio_output", 1),
+    "input_image_mtok": ("image_input", 1),
+    "cache_image_read_mtok": ("cached_image_input", 1),
+    "output_image_mtok": ("image_output", 1),
+    "input_mchars": ("characters", 1),
+    "audio_hours": ("audio_minute", Decimal(1) / 60),
+    "input_audio_hours": ("audio_minute", Decimal(1) / 60),
 }
+ROW_VALUES = tuple(dict.fromkeys(value for value, _factor in ROW_PRICES.values()))
 # the catalogue's request contexts that are price tiers of ours
 TIERS = {
     ("service_tier", "flex"): "flex",
@@ -54,20 +68,36 @@ def _names(clause):
 
 
 def _row_prices(model_price):
-    """{input, cached_input, output} of a catalogue ModelPrice, or None when
-    it holds a price a row cannot express."""
-    values = {}
+    """[(min_input_tokens, {value: price})] of a catalogue ModelPrice: one
+    entry, or one more per long-context threshold; None when it holds a
+    price a row cannot express."""
+    flat, thresholds = {}, {0}
     for name, value in vars(model_price).items():
         if value is None or name in PER_USE_PRICES:
             continue
-        if name not in ROW_PRICES or not isinstance(value, Decimal | int | float):
-            return None  # audio, image, cache-write or tiered (long-context) prices
-        values[ROW_PRICES[name]] = float(value)
-    if "input" not in values:
+        if name not in ROW_PRICES:
+            return None
+        if type(value).__name__ == "TieredPrices":
+            thresholds |= {tier.start for tier in value.tiers}
+        elif not isinstance(value, Decimal | int | float):
+            return None
+        target, factor = ROW_PRICES[name]
+        if target in flat and flat[target][0] != value:
+            return None  # two units for one value of ours, at different prices
+        flat[target] = (value, factor)
+    if not flat:
         return None
-    values.setdefault("cached_input", 0.0)
-    values.setdefault("output", 0.0)
-    return values
+    result = []
+    for threshold in sorted(thresholds):
+        values = dict.fromkeys(ROW_VALUES, 0.0)
+        for target, (value, factor) in flat.items():
+            if type(value).__name__ == "TieredPrices":
+                # a cliff: past a tier's start, every token is at its price
+                applicable = [t.price for t in value.tiers if t.start <= threshold]
+                value = applicable[-1] if applicable else value.base
+            values[target] = float(Decimal(value) * factor)
+        result.append((threshold, values))
+    return result
 
 
 def _dated_prices(prices):
@@ -119,10 +149,12 @@ def _tier_prices(model, dated):
 
 def rows():
     """Every price row the catalogue gives for OpenAI: dicts of model_name,
-    price_tier (standard, flex, priority, batch), date_from, input,
-    cached_input and output (USD per 1M tokens), and ``entry``, the
-    catalogue's model that names it (several names, such as dated
-    snapshots, can be one model). Empty without the package."""
+    price_tier (standard, flex, priority, batch), date_from,
+    min_input_tokens (0, or the long-context threshold the row is for), the
+    values of ROW_VALUES (USD per 1M tokens or characters, per minute of
+    audio), and ``entry``, the catalogue's model that names it (several
+    names, such as dated snapshots, can be one model). Empty without the
+    package."""
     try:
         from genai_prices import data_snapshot
     except ImportError:
@@ -139,16 +171,18 @@ def rows():
         if any(prices is None for _tier, _day, prices in converted):
             continue
         for name in _names(model.match):
-            for tier, day, prices in converted:
-                result.append(
-                    dict(
-                        prices,
-                        model_name=name,
-                        price_tier=tier,
-                        date_from=day,
-                        entry=model.id,
+            for tier, day, thresholds in converted:
+                for threshold, prices in thresholds:
+                    result.append(
+                        dict(
+                            prices,
+                            model_name=name,
+                            price_tier=tier,
+                            date_from=day,
+                            min_input_tokens=threshold,
+                            entry=model.id,
+                        )
                     )
-                )
     return result
 
 

@@ -9,7 +9,28 @@ Plain Python: ``open_call(method, path, body)`` returns the call object:
   ``closed(complete, error)`` once the SDK closed the response;
 - ``failed(error)`` when no response came at all."""
 
+import email.parser
+import email.policy
 import json
+
+
+def request_body(content_type, raw):
+    """The request's JSON object, or the text fields of a multipart form
+    (an audio upload names its model there); None for anything else."""
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+        )
+        return {
+            part.get_param("name", header="content-disposition"): part.get_content()
+            for part in message.iter_parts()
+            if not part.get_filename() and part.get_content_maintype() == "text"
+        } or None
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def make_transport_class(httpx):
@@ -53,15 +74,8 @@ def make_transport_class(httpx):
         def handle_request(self, request):
             # a body we can read back as is
             request.headers["Accept-Encoding"] = "identity"
-            try:
-                body = json.loads(request.read() or b"null")
-            except ValueError:
-                body = None
-            call = self.open_call(
-                request.method,
-                request.url.path,
-                body if isinstance(body, dict) else None,
-            )
+            body = request_body(request.headers.get("content-type", ""), request.read())
+            call = self.open_call(request.method, request.url.path, body)
             if call.answer is not None:
                 status, headers, content = call.answer
                 return httpx.Response(
