@@ -395,11 +395,16 @@ class SdkCall:
                     self.status, payload, raw.decode("utf-8", "replace")
                 )
             )
-        elif payload is None and self.headers.get("content-type", "").startswith(
-            "audio/"
+        elif payload is None and (
+            self._content_type().startswith("audio/")
+            or self.recorder.log_values.get("model") is None
         ):
+            # a download: speech (billed by its input's characters) or a file
+            audio = self._content_type().startswith("audio/")
             self.recorder.succeed(
-                speech_payload(self.recorder.body), http_status=self.status
+                speech_payload(self.recorder.body) if audio else {},
+                http_status=self.status,
+                expect_usage=False,
             )
             self.guard.answers[self.replay_key] = self._replayable(raw)
         elif not isinstance(payload, dict):
@@ -417,6 +422,9 @@ class SdkCall:
                 expect_usage=self.recorder.log_values.get("model") is not None,
             )
             self.guard.answers[self.replay_key] = self._replayable(raw)
+
+    def _content_type(self):
+        return self.headers.get("content-type", "")
 
     def _replayable(self, raw):
         content_type = self.headers.get("content-type", "application/json")

@@ -352,21 +352,27 @@ class AiModelPrice(models.Model):
         company_currency_id: the prices used, the cost in their currency
         and in the company's (at the request date); or price_missing."""
         when = fields.Date.to_date(facts["request_time"])
+        tier = pricing_tier(facts)
+        missing = {
+            "price_missing": True,
+            "price_id": False,
+            "price_tier": tier if tier in dict(PRICE_TIERS) else "other",
+        }
         found = self._price_or_catalogue(
             model_name,
             facts["service_id"],
             when,
-            pricing_tier(facts),
+            tier,
             usage.get("input_tokens") or 0,
         )
         if not found:
-            return {"price_missing": True, "price_id": False}
+            return missing
         price_id, prices, currency_id, _how = found
         try:
             cost = compute_cost(usage, prices)
         except PriceMissing:
             # the row has no price for a kind of this usage (audio...)
-            return {"price_missing": True, "price_id": price_id}
+            return dict(missing, price_id=price_id)
         cost_company = cost
         if currency_id != facts["company_currency_id"]:
             currencies = self.env["res.currency"]
@@ -380,6 +386,7 @@ class AiModelPrice(models.Model):
         return {
             "price_missing": False,
             "price_id": price_id,
+            "price_tier": missing["price_tier"],
             "price_input": prices["input"],
             "price_cached_input": prices["cached_input"],
             "price_output": prices["output"],

@@ -9,11 +9,14 @@ from odoo.exceptions import UserError, ValidationError
 from ..exceptions import AiPayloadTooLarge
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..tools import attachments
+from ..tools.batch_output import BatchOutputError, read_results
 from ..tools.http_client import ApiClient, CallFailed, error_response_failure
 from ..tools.openai_usage import to_payload
 from ..tools.tracked_transport import make_transport_class
 
 _logger = logging.getLogger(__name__)
+# a batch in these states has written all it ever will
+BATCH_ENDED = ("completed", "expired", "cancelled", "failed")
 
 # First path segment of the OpenAI API endpoints (and of compatible servers).
 KNOWN_ENDPOINT_ROOTS = frozenset(
@@ -466,6 +469,42 @@ class AiService(models.Model):
             max_retries=service.max_retries,
             timeout=service.timeout,
             http_client=httpx.Client(transport=transport, timeout=service.timeout),
+        )
+
+    @api.private
+    def record_batch(self, batch_id, request_type="other", **attribution):
+        """Log every request of the finished Batch API job ``batch_id`` (one
+        log each, priced at the batch rate, its custom_id as message id) and
+        return the logs. Python only; needs the openai package. Recording a
+        batch twice returns the logs of the first time."""
+        logs = self.env["ai.usage.log"].sudo().search([("batch_id", "=", batch_id)])
+        if logs:
+            return logs
+        service = self._get_service()
+        log_values = service._log_values(request_type=request_type, **attribution)
+        client = service.openai_client(request_type=request_type, **attribution)
+        batch = client.batches.retrieve(batch_id)
+        if batch.status not in BATCH_ENDED:
+            raise UserError(
+                self.env._(
+                    "Batch %(batch)s is %(status)s: record it once it has ended.",
+                    batch=batch_id,
+                    status=batch.status,
+                )
+            )
+        files = [
+            client.files.content(file_id).text
+            for file_id in (batch.output_file_id, batch.error_file_id)
+            if file_id
+        ]
+        try:
+            results = read_results(*files)
+        except BatchOutputError as error:
+            raise UserError(
+                self.env._("Batch %(batch)s: %(error)s", batch=batch_id, error=error)
+            ) from None
+        return self.env["ai.usage.log"]._record_batch(
+            service, batch.model_dump(), results, log_values
         )
 
     def action_test_connection(self):

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError, UserError
 from ..tools.openai_usage import (
     USAGE_FIELDS,
 )
+from .ai_model_price import PRICE_TIERS
 from .ai_usage_log_writer import UNKNOWN_ATTRIBUTION, error_rate_of
 
 _logger = logging.getLogger(__name__)
@@ -127,6 +128,13 @@ class AiUsageLog(models.Model):
     )
     is_batch = fields.Boolean(
         "Batch", help="Made through the Batch API: priced at the batch rate."
+    )
+    price_tier = fields.Selection(
+        [*PRICE_TIERS, ("other", "Other")],
+        help="The rate the call is priced at: its service tier, or batch.",
+    )
+    batch_id = fields.Char(
+        "Batch ID", index="btree_not_null", help="The Batch API job of this request."
     )
     retry_count = fields.Integer(
         help="Attempts made after the first one (429 and 5xx are retried)."

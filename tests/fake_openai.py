@@ -146,6 +146,8 @@ class FakeOpenAI:
         self.lock = threading.Lock()
         self.replies = deque()
         self.requests = []
+        self.batches = {}  # id: Batch object
+        self.files = {}  # id: content
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
@@ -166,6 +168,39 @@ class FakeOpenAI:
         with self.lock:
             self.replies.clear()
             self.requests.clear()
+            self.batches.clear()
+            self.files.clear()
+
+    def finished_batch(self, batch_id, output_lines, error_lines=(), **values):
+        """A Batch API job that ended, with its output and error files."""
+        batch = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "input_file_id": f"file-in-{batch_id}",
+            "completion_window": "24h",
+            "status": "completed",
+            "output_file_id": f"file-out-{batch_id}" if output_lines else None,
+            "error_file_id": f"file-err-{batch_id}" if error_lines else None,
+            "created_at": 1793000000,  # 2026-10-26 07:33:20 UTC
+            "completed_at": 1793003600,
+            "request_counts": {
+                "total": len(output_lines) + len(error_lines),
+                "completed": len(output_lines),
+                "failed": len(error_lines),
+            },
+        }
+        batch.update(values)
+        files = {
+            batch["output_file_id"]: output_lines,
+            batch["error_file_id"]: error_lines,
+        }
+        with self.lock:
+            self.batches[batch_id] = batch
+            for file_id, lines in files.items():
+                if file_id:
+                    self.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines)
+        return batch
 
     def script(self, *replies):
         with self.lock:
@@ -235,6 +270,17 @@ class FakeOpenAI:
                     },
                 }
             )
+        if method == "GET" and path.startswith("/v1/batches/"):
+            batch = self.batches.get(path.rsplit("/", 1)[1])
+            if batch:
+                return Reply(body=batch)
+        if method == "GET" and path.startswith("/v1/files/"):
+            content = self.files.get(path.split("/")[3])
+            if content is not None:
+                return Reply(
+                    raw=content.encode(),
+                    headers={"Content-Type": "application/octet-stream"},
+                )
         if path == "/v1/audio/speech":
             return Reply(raw=SPEECH_AUDIO, headers={"Content-Type": "audio/mpeg"})
         if path == "/v1/audio/transcriptions":  # whisper-1: billed by duration

@@ -4,7 +4,7 @@ time; else Missing Price. Never a sibling's price."""
 
 import unittest
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 from ..tools import price_catalogue
 from ..tools.openai_usage import checked_usage
@@ -15,6 +15,7 @@ from .fake_openai import (
     Reply,
     chat_completion,
     chat_usage,
+    error_body,
 )
 from .test_cost import PricedCase, usage
 
@@ -339,6 +340,34 @@ class TestTiers(PricedCase):
                 self.assertFalse(log.price_missing)
                 self.assertAlmostEqual(log.cost, expected, places=12)
 
+    def test_cost_by_tier_report(self):
+        when = "2026-11-01 12:00:00"
+        self.tier_log("gpt-5", when)
+        self.tier_log("gpt-5", when, "default")
+        self.tier_log("gpt-5", when, "flex")
+        self.tier_log("gpt-5", when, "fast")
+        self.tier_log("gpt-5", when, batch=True)
+        self.tier_log("gpt-5", when, "scale")
+        action = self.env.ref("ai_usage_log.action_ai_usage_log_cost_by_tier")
+        graph = self.env.ref("ai_usage_log.view_ai_usage_log_graph_by_tier")
+        self.assertEqual(action.view_id, graph)
+        self.assertIn('name="price_tier"', graph.arch)
+        groups = self.Log._read_group(
+            [("service_id", "=", self.service.id)],
+            ["price_tier"],
+            ["cost_company:sum", "__count"],
+        )
+        self.assertEqual(
+            {tier: (round(cost, 8), count) for tier, cost, count in groups},
+            {
+                "standard": (0.00116, 2),  # 2 x 580
+                "flex": (0.00029, 1),
+                "priority": (0.00116, 1),
+                "batch": (0.00029, 1),
+                "other": (0.0, 1),  # scale: no rate, Missing Price
+            },
+        )
+
     def test_a_tier_rate_applies_from_its_date(self):
         before = self.tier_log("gpt-5", "2026-09-01 12:00:00", "flex")
         self.assertTrue(before.price_missing, "the flex rate before it is unknown")
@@ -420,3 +449,77 @@ class TestBilledUnits(PricedCase):
         self.assertEqual((log.audio_input_tokens, log.audio_output_tokens), (60, 30))
         # text 2.5 / 10, audio 32 / 64: 40 * 2.5 + 60 * 32 + 20 * 10 + 30 * 64
         self.assertAlmostEqual(log.cost, 4140e-6, places=12)
+
+
+@unittest.skipUnless(openai, "the openai package is not installed")
+class TestBatch(PricedCase):
+    """A Batch API job is recorded once it has ended: one log per request,
+    at the batch rate of the day the batch was created."""
+
+    def output_line(self, number, custom_id, model, status=200, body=None):
+        usage = chat_usage(100, 50, cached_tokens=40)
+        return {
+            "id": f"batch_req_{number}",
+            "custom_id": custom_id,
+            "response": {
+                "status_code": status,
+                "request_id": f"req_{number}",
+                "body": body or chat_completion(model, usage),
+            },
+            "error": None,
+        }
+
+    def test_a_finished_batch_is_logged_at_the_batch_rate(self):
+        invalid = error_body("Invalid model name", "invalid_request_error", "model")
+        expired = {
+            "id": "batch_req_4",
+            "custom_id": "call-20",
+            "response": None,
+            "error": {
+                "code": "batch_expired",
+                "message": "This request could not be executed before the "
+                "completion window expired.",
+            },
+        }
+        self.fake.finished_batch(
+            "batch_abc",
+            [
+                self.output_line(1, "call-17", "gpt-5"),
+                self.output_line(2, "call-18", "gpt-4o-mini"),
+            ],
+            [self.output_line(3, "call-19", "gpt-5", 400, invalid), expired],
+        )
+        logs = self.service.record_batch("batch_abc", request_type="call_summary")
+        self.assertEqual(len(logs), 4)
+        by_request = {log.message_id: log for log in logs}
+        for log in logs:
+            self.assertTrue(log.is_batch)
+            self.assertEqual(log.batch_id, "batch_abc")
+            self.assertEqual(log.request_type, "call_summary")
+            self.assertEqual(log.endpoint, "chat/completions")
+            self.assertEqual(str(log.request_time), "2026-10-26 07:33:20")
+            self.assertEqual(log.duration_ms, 3_600_000)
+        gpt5 = by_request["call-17"]
+        self.assertEqual(gpt5.status, "success")
+        self.assertEqual(gpt5.price_id.price_tier, "batch")
+        # gpt-5 batch 0.625 / 0.0625 / 5: 37.5 + 2.5 + 250 = 290
+        self.assertAlmostEqual(gpt5.cost, 290e-6, places=12)
+        # gpt-4o-mini batch 0.075 / 0.075 / 0.3: 4.5 + 3 + 15 = 22.5
+        self.assertAlmostEqual(by_request["call-18"].cost, 22.5e-6, places=12)
+        self.assertRecordValues(
+            by_request["call-19"] + by_request["call-20"],
+            [
+                {"status": "failed", "http_status": 400, "error_code": "model"},
+                {"status": "failed", "http_status": 0, "error_code": "batch_expired"},
+            ],
+        )
+        again = self.service.record_batch("batch_abc")
+        self.assertEqual(again, logs, "a batch is recorded once")
+
+    def test_a_batch_still_running_is_not_recorded(self):
+        self.fake.finished_batch(
+            "batch_run", [self.output_line(1, "a", "gpt-5")], status="in_progress"
+        )
+        with self.assertRaisesRegex(UserError, "in_progress"):
+            self.service.record_batch("batch_run")
+        self.assertFalse(self.Log.search([("batch_id", "=", "batch_run")]))
