@@ -40,6 +40,47 @@ tables=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM pg_tables WHERE
 echo "ok: uninstalled, its tables dropped"
 dropdb "${db}_lifecycle"
 
+echo "== upgrade from 1.0, the last release, with an administrator's price edit"
+# The tree of 1.0 is the parent of the commit that made the version 1.1.0.
+first_11=$(cd "$addon_dir" && git log --format=%H --reverse -G'"version": "18.0.1.1.0"' -- __manifest__.py | head -1)
+[ -n "$first_11" ] || { echo "FAILED: no git history to find release 1.0 in (a shallow clone?)" >&2; exit 1; }
+old_stage=$(mktemp -d -t ai_usage_log_1_0.XXXXXX)
+mkdir "$old_stage/ai_usage_log"
+(cd "$addon_dir" && git archive "$first_11^") | tar -x -C "$old_stage/ai_usage_log"
+grep -q '"version": "18.0.1.0.0"' "$old_stage/ai_usage_log/__manifest__.py" \
+    || { echo "FAILED: $first_11^ is not version 1.0.0" >&2; exit 1; }
+old_addons_path="$odoo_src/addons,$odoo_src/odoo/addons,$old_stage"
+dropdb --if-exists "${db}_upgrade"
+createdb "${db}_upgrade"
+python3 "$odoo_src/odoo-bin" --addons-path="$old_addons_path" -d "${db}_upgrade" -i ai_usage_log \
+    --stop-after-init --log-level=warn > "$logs/install_1_0.log" 2>&1 \
+    || { cat "$logs/install_1_0.log" >&2; exit 1; }
+q() { psql -tAq -d "${db}_upgrade" -c "$1"; }
+price_of() {  # $1: xml id of a shipped price; prints input price, date, match type
+    q "SELECT input_price || ' ' || date_from || ' ' || match_type FROM ai_model_price
+        WHERE id = (SELECT res_id FROM ir_model_data WHERE module = 'ai_usage_log' AND name = '$1')"
+}
+# an administrator's negotiated price, edited after the install
+q "UPDATE ai_model_price SET input_price = 0.1, write_date = now() AT TIME ZONE 'UTC' + interval '1 hour'
+    WHERE id = (SELECT res_id FROM ir_model_data WHERE module = 'ai_usage_log' AND name = 'price_gpt_4o_mini')"
+logs_before=$(q "SELECT count(*) || ' ' || round(sum(cost)::numeric, 6) FROM ai_usage_log")
+odoo_bin -d "${db}_upgrade" -u ai_usage_log --stop-after-init --log-level=info > "$logs/upgrade_1_0.log" 2>&1
+check_log "upgrade 1.0 -> $(python3 -c "import ast; print(ast.literal_eval(open('$addon_dir/__manifest__.py').read())['version'])")" "$logs/upgrade_1_0.log"
+grep -qE "module ai_usage_log: Running migration .*1\.1\.0.* post-migration" "$logs/upgrade_1_0.log" \
+    || { echo "FAILED: the 1.1 migration did not run" >&2; exit 1; }
+expect() {  # $1: what, $2: got, $3: wanted
+    [ "$2" = "$3" ] || { echo "FAILED: after the upgrade, $1 is '$2', not '$3'" >&2; exit 1; }
+    echo "ok: $1: $2"
+}
+expect "logs and their cost" "$(q "SELECT count(*) || ' ' || round(sum(cost)::numeric, 6) FROM ai_usage_log")" "$logs_before"
+expect "edited gpt-4o-mini price" "$(price_of price_gpt_4o_mini)" "0.1 2024-01-01 exact"
+expect "o3 price before its cut, from the catalogue" "$(price_of price_o3)" "10.0 2020-01-01 exact"
+expect "o3 price from 2025-06-10" \
+    "$(q "SELECT input_price::float8 FROM ai_model_price WHERE model_name = 'o3' AND price_tier = 'standard' AND date_from = '2025-06-10'")" "2"
+expect "prices matching by prefix" "$(q "SELECT count(*) FROM ai_model_price WHERE match_type = 'prefix'")" "0"
+dropdb "${db}_upgrade"
+rm -rf "$old_stage"
+
 echo "== tests"
 dropdb --if-exists "$db"
 createdb "$db"
