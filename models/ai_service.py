@@ -6,17 +6,12 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..exceptions import AiPayloadTooLarge
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
-from ..tools import attachments
-from ..tools.batch_output import BatchOutputError, read_results
 from ..tools.http_client import ApiClient, CallFailed, error_response_failure
 from ..tools.openai_usage import to_payload
 from ..tools.tracked_transport import make_transport_class
 
 _logger = logging.getLogger(__name__)
-# a batch in these states has written all it ever will
-BATCH_ENDED = ("completed", "expired", "cancelled", "failed")
 
 # First path segment of the OpenAI API endpoints (and of compatible servers).
 KNOWN_ENDPOINT_ROOTS = frozenset(
@@ -31,16 +26,12 @@ KNOWN_ENDPOINT_ROOTS = frozenset(
 MODEL_ENDPOINT_ROOTS = ("chat", "responses", "embeddings", "completions", "moderations")
 ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-\.]+)*$")
 HTTP_METHODS = ("GET", "POST", "DELETE")
-SUMMARY_PROMPT = (
-    "Summarise this call transcript for a CRM: the caller's request, decisions taken, "
-    "follow-up actions with owners, and the caller's sentiment. Be concise."
-)
 
 
 class AiService(models.Model):
     _name = "ai.service"
     _description = "AI Service"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "ai.service.helpers"]
     _order = "sequence, id"
 
     name = fields.Char(required=True, tracking=True)
@@ -335,102 +326,6 @@ class AiService(models.Model):
             raise recorder.error(failure) from None
         return relay_stream(response, retry_count, recorder, guard, replay_key)
 
-    def generate_summary(
-        self,
-        message_id,
-        contact_id,
-        transcript,
-        custom_prompt=None,
-        custom_api_key=None,
-        location_id=None,
-    ):
-        """Summarise a call transcript; return the summary text."""
-        if not transcript or not str(transcript).strip():
-            raise UserError(self.env._("There is no transcript to summarise."))
-        return self._chat_answer(
-            [
-                {"role": "system", "content": custom_prompt or SUMMARY_PROMPT},
-                {"role": "user", "content": str(transcript)},
-            ],
-            request_type="call_summary",
-            message_id=message_id,
-            contact_id=contact_id,
-            location_id=location_id,
-            custom_api_key=custom_api_key,
-        )
-
-    def analyze_image(
-        self,
-        prompt,
-        image_url=None,
-        image_base64=None,
-        image_mime="image/png",
-        pdf_base64=None,
-        pdf_page=1,
-        **attribution,
-    ):
-        """Ask the default model about one image (a URL or base64 data) or
-        one page of a PDF (base64); return the answer text. Logged with
-        request type vision_analysis; ``attribution``: the keywords of
-        make_openai_api_call (message_id, contact_id, location_id...).
-        A file over MAX_BYTES raises AiPayloadTooLarge."""
-        if not prompt or not str(prompt).strip():
-            raise UserError(self.env._("A prompt is needed to analyse an image."))
-        try:
-            attachment = attachments.content_part(
-                image_url=image_url,
-                image_base64=image_base64,
-                image_mime=image_mime,
-                pdf_base64=pdf_base64,
-                pdf_page=pdf_page,
-            )
-        except attachments.AttachmentError as error:
-            kind = AiPayloadTooLarge if error.too_large else UserError
-            failure = kind(self._attachment_error_message(error))
-            failure.field = error.field  # what an HTTP caller is told to fix
-            raise failure from None
-        return self._chat_answer(
-            [
-                {
-                    "role": "user",
-                    "content": [{"type": "text", "text": str(prompt)}, attachment],
-                }
-            ],
-            request_type="vision_analysis",
-            **attribution,
-        )
-
-    def _attachment_error_message(self, error):
-        _ = self.env._
-        messages = {
-            "one_source": _("Give exactly one of an image URL, an image or a PDF."),
-            "bad_url": _("The image URL must be http(s) or a data URL."),
-            "bad_mime": _("Unsupported image type %r.", error.values.get("mime")),
-            "not_text": _("Base64 data must be text."),
-            "not_base64": _("The file is not valid base64."),
-            "too_large": _(
-                "The file is larger than %s MB.", error.values.get("megabytes")
-            ),
-            "bad_pdf": _("The PDF cannot be read."),
-            "no_page": _(
-                "The PDF has no page %(page)s (it has %(count)s).",
-                page=error.values.get("page"),
-                count=error.values.get("count"),
-            ),
-        }
-        return messages[error.reason]
-
-    def _chat_answer(self, messages, **call_options):
-        """Send ``messages`` to the default model; return the answer text."""
-        service = self._get_service()
-        payload = service.make_openai_api_call(
-            "chat/completions",
-            data={"model": service.default_model, "messages": messages},
-            **call_options,
-        )
-        choices = payload.get("choices") or [{}]
-        return ((choices[0].get("message") or {}).get("content") or "").strip()
-
     @api.private
     def openai_client(self, request_type="other", custom_api_key=None, **attribution):
         """An ``openai.OpenAI`` client for this service whose every request
@@ -469,42 +364,6 @@ class AiService(models.Model):
             max_retries=service.max_retries,
             timeout=service.timeout,
             http_client=httpx.Client(transport=transport, timeout=service.timeout),
-        )
-
-    @api.private
-    def record_batch(self, batch_id, request_type="other", **attribution):
-        """Log every request of the finished Batch API job ``batch_id`` (one
-        log each, priced at the batch rate, its custom_id as message id) and
-        return the logs. Python only; needs the openai package. Recording a
-        batch twice returns the logs of the first time."""
-        logs = self.env["ai.usage.log"].sudo().search([("batch_id", "=", batch_id)])
-        if logs:
-            return logs
-        service = self._get_service()
-        log_values = service._log_values(request_type=request_type, **attribution)
-        client = service.openai_client(request_type=request_type, **attribution)
-        batch = client.batches.retrieve(batch_id)
-        if batch.status not in BATCH_ENDED:
-            raise UserError(
-                self.env._(
-                    "Batch %(batch)s is %(status)s: record it once it has ended.",
-                    batch=batch_id,
-                    status=batch.status,
-                )
-            )
-        files = [
-            client.files.content(file_id).text
-            for file_id in (batch.output_file_id, batch.error_file_id)
-            if file_id
-        ]
-        try:
-            results = read_results(*files)
-        except BatchOutputError as error:
-            raise UserError(
-                self.env._("Batch %(batch)s: %(error)s", batch=batch_id, error=error)
-            ) from None
-        return self.env["ai.usage.log"]._record_batch(
-            service, batch.model_dump(), results, log_values
         )
 
     def action_test_connection(self):

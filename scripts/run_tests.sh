@@ -77,6 +77,8 @@ expect "edited gpt-4o-mini price" "$(price_of price_gpt_4o_mini)" "0.1 2024-01-0
 expect "o3 price before its cut, from the catalogue" "$(price_of price_o3)" "10.0 2020-01-01 exact"
 expect "o3 price from 2025-06-10" \
     "$(q "SELECT input_price::float8 FROM ai_model_price WHERE model_name = 'o3' AND price_tier = 'standard' AND date_from = '2025-06-10'")" "2"
+expect "priced logs without a price tier" \
+    "$(q "SELECT count(*) FROM ai_usage_log WHERE usage_state = 'reported' AND price_tier IS NULL")" "0"
 expect "prices matching by prefix" "$(q "SELECT count(*) FROM ai_model_price WHERE match_type = 'prefix'")" "0"
 dropdb "${db}_upgrade"
 rm -rf "$old_stage"

@@ -2,7 +2,9 @@
 an administrator marked; else the price catalogue (genai-prices) at call
 time; else Missing Price. Never a sibling's price."""
 
+import sys
 import unittest
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
 
@@ -284,6 +286,20 @@ class TestUpdatePrices(PricedCase):
         self.assertEqual(self.Price.search_count([]) - before, added, "nothing twice")
         self.assertIn("already has every price", again["params"]["message"])
         self.assertEqual(self.Price._cron_update_prices(), 0)
+
+    def test_without_the_catalogue_the_list_still_prices(self):
+        # as if genai-prices were not installed: importing it fails
+        absent = {"genai_prices": None, "genai_prices.data_snapshot": None}
+        with patch.dict(sys.modules, absent):
+            self.assertIsNone(price_catalogue.version())
+            result = self.Price.with_user(self.admin).action_update_prices()
+            self.assertEqual(result["params"]["type"], "warning")
+            self.assertIn("pip install genai-prices", result["params"]["message"])
+            shipped = self.priced_log("gpt-4o-mini-2024-07-18", USAGE)
+            self.assertAlmostEqual(shipped.cost, 42e-6, places=12)
+            unknown = self.priced_log("gpt-5.2", USAGE, when="2026-01-15 12:00:00")
+            self.assertTrue(unknown.price_missing, "flagged, not guessed")
+        self.assertFalse(self.Price.search([("model_name", "=", "gpt-5.2")]))
 
     def test_only_administrators_update_prices(self):
         with self.assertRaises(AccessError):

@@ -107,6 +107,7 @@ class TestRpcAbuse(AiHttpCase):
             ("ensure_usage_logging", [self.service.ids, None]),
             ("stream_openai_api_call", [self.service.ids, "chat/completions", {}]),
             ("openai_client", [self.service.ids]),
+            ("record_batch", [self.service.ids, "batch_forged"]),
         ):
             with self.subTest(method=method):
                 message = self.assertRefused("ai.service", method, args)

@@ -5,7 +5,8 @@ and a model without a row is Missing Price, never priced as its family.
 
 The rows 1.0 shipped (all valid from 2024-01-01) that an administrator never
 edited take the catalogue's first standard price and date; edited ones keep
-the administrator's values; the rows 1.1 adds are left as loaded."""
+the administrator's values; the rows 1.1 adds are left as loaded. The logs
+of 1.0, all priced at the standard rate, get that price tier."""
 
 from odoo.addons.ai_usage_log.tools import price_catalogue
 
@@ -53,3 +54,10 @@ def migrate(cr, version):
                 price_id,
             ],
         )
+    # 1.0 priced every call at the standard rate: its logs say so
+    cr.execute(
+        """
+        UPDATE ai_usage_log SET price_tier = 'standard'
+         WHERE price_tier IS NULL AND usage_state IN ('reported', 'partial')
+        """
+    )
