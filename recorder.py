@@ -381,6 +381,10 @@ class SdkCall:
             payload = json.loads(raw or b"null")
         except ValueError:
             payload = None
+        audio = self.headers.get("content-type", "").startswith("audio/")
+        download = payload is None and (
+            audio or self.recorder.log_values.get("model") is None
+        )
         if error is not None or not complete:
             self.recorder.fail(
                 CallFailed(
@@ -395,12 +399,8 @@ class SdkCall:
                     self.status, payload, raw.decode("utf-8", "replace")
                 )
             )
-        elif payload is None and (
-            self._content_type().startswith("audio/")
-            or self.recorder.log_values.get("model") is None
-        ):
+        elif download:
             # a download: speech (billed by its input's characters) or a file
-            audio = self._content_type().startswith("audio/")
             self.recorder.succeed(
                 speech_payload(self.recorder.body) if audio else {},
                 http_status=self.status,
@@ -422,9 +422,6 @@ class SdkCall:
                 expect_usage=self.recorder.log_values.get("model") is not None,
             )
             self.guard.answers[self.replay_key] = self._replayable(raw)
-
-    def _content_type(self):
-        return self.headers.get("content-type", "")
 
     def _replayable(self, raw):
         content_type = self.headers.get("content-type", "application/json")

@@ -31,8 +31,10 @@ class AiModelPrice(models.Model):
     else of the longest prefix an administrator marked as such. Anything
     else is Missing Price, never a sibling's price. A service's own row
     beats a shared one; among those, the latest Valid From on or before the
-    log's request date (UTC). A model without a row is looked up in the
-    price catalogue (genai-prices) at call time, and its rows are added."""
+    log's request date (UTC), and of one date the highest long-context
+    threshold the call's input passes. A model without a row is looked up
+    in the price catalogue (genai-prices) at call time, and its rows are
+    added."""
 
     _name = "ai.model.price"
     _inherit = ["ai.usage.cached.config"]

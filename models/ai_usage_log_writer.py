@@ -457,7 +457,9 @@ class AiUsageLogWriter(models.AbstractModel):
                 vals.update(
                     status="failed",
                     error_code=result.error_code,
-                    error_message=redact_secrets(result.error_message),
+                    error_message=redact_secrets(
+                        result.error_message, self._service_secrets(service.id)
+                    ),
                     usage_state="missing",
                 )
                 vals_list.append(vals)
