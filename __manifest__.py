@@ -1,6 +1,6 @@
 {
     "name": "AI Usage Log",
-    "version": "18.0.1.1.0",
+    "version": "1.1.0",
     "category": "Productivity",
     "summary": "Log, price and report every OpenAI API call made from Odoo",
     "author": "ai_usage_log developers",
@@ -20,6 +20,7 @@
         "views/ai_usage_budget_views.xml",
         "views/ai_usage_alert_views.xml",
         "views/ai_usage_log_menus.xml",
+        "security/ai_usage_log_group_setup.xml",
     ],
     "assets": {
         "web.assets_backend": [

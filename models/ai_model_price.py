@@ -4,6 +4,7 @@ import re
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 
+from ..compat import Constraint, table_constraints
 from ..tools import price_catalogue
 from ..tools.openai_usage import PriceMissing, compute_cost
 
@@ -23,6 +24,7 @@ ROW_KEY = ("model_name", "price_tier", "date_from", "min_input_tokens")
 SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 
 
+@table_constraints
 class AiModelPrice(models.Model):
     """Price of one model from a given date.
 
@@ -146,15 +148,12 @@ class AiModelPrice(models.Model):
     source = fields.Char(help="Where and when this price was taken.")
     active = fields.Boolean(default=True)
 
-    _sql_constraints = [
-        (
-            "prices_not_negative",
-            "CHECK(min_input_tokens >= 0 AND "
-            + " AND ".join(f"{field} >= 0" for field in PRICE_FIELDS.values())
-            + ")",
-            "Prices cannot be negative.",
-        ),
-    ]
+    _prices_not_negative = Constraint(
+        "CHECK(min_input_tokens >= 0 AND "
+        + " AND ".join(f"{field} >= 0" for field in PRICE_FIELDS.values())
+        + ")",
+        "Prices cannot be negative.",
+    )
 
     @api.depends("model_name", "match_type", "date_from")
     def _compute_display_name(self):

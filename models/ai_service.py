@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..compat import Constraint, set_up_groups, table_constraints
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..tools.http_client import ApiClient, CallFailed, error_response_failure
 from ..tools.openai_usage import to_payload
@@ -28,6 +29,7 @@ ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-\.]+)*$")
 HTTP_METHODS = ("GET", "POST", "DELETE")
 
 
+@table_constraints
 class AiService(models.Model):
     _name = "ai.service"
     _description = "AI Service"
@@ -85,14 +87,14 @@ class AiService(models.Model):
     total_cost = fields.Float(compute="_compute_counters", digits=(16, 8))
     currency_id = fields.Many2one(related="company_id.currency_id")
 
-    _sql_constraints = [
-        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
-        (
-            "max_retries_range",
-            "CHECK(max_retries >= 0 AND max_retries <= 10)",
-            "Max retries must be 0 to 10.",
-        ),
-    ]
+    _timeout_positive = Constraint(
+        "CHECK(timeout > 0)",
+        "The timeout must be positive.",
+    )
+    _max_retries_range = Constraint(
+        "CHECK(max_retries >= 0 AND max_retries <= 10)",
+        "Max retries must be 0 to 10.",
+    )
 
     @api.constrains("api_base_url")
     def _check_api_base_url(self):
@@ -364,6 +366,17 @@ class AiService(models.Model):
             max_retries=service.max_retries,
             timeout=service.timeout,
             http_client=httpx.Client(transport=transport, timeout=service.timeout),
+        )
+
+    @api.model
+    def _set_up_security_groups(self):
+        """Called by the add-on's data at install and update."""
+        set_up_groups(
+            self.env,
+            "ai_usage_log.module_category_ai_usage",
+            ["ai_usage_log.group_ai_usage_user", "ai_usage_log.group_ai_usage_admin"],
+            "ai_usage_log.group_ai_usage_admin",
+            ["ai_usage_log.action_server_recompute_cost"],
         )
 
     def action_test_connection(self):

@@ -5,6 +5,8 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 
+from ..compat import Constraint, group_members, table_constraints
+
 _logger = logging.getLogger(__name__)
 
 ALERT_TYPES = [
@@ -21,6 +23,7 @@ PARAM_SPIKE_FACTOR = ("ai_usage_log.alert_token_spike_factor", 3.0)
 KEY_FAILURE_CODES = ("invalid_api_key", "http_401", "insufficient_quota")
 
 
+@table_constraints
 class AiUsageAlert(models.Model):
     """One incident (an error rate over threshold, a budget threshold
     crossed, a token spike, failed key validations), told once to the AI
@@ -40,9 +43,10 @@ class AiUsageAlert(models.Model):
     message = fields.Text(required=True)
     log_domain = fields.Json(help="The logs behind the incident.")
 
-    _sql_constraints = [
-        ("incident_key_unique", "UNIQUE(incident_key)", "An incident is told once."),
-    ]
+    _incident_key_unique = Constraint(
+        "UNIQUE(incident_key)",
+        "An incident is told once.",
+    )
 
     def action_view_logs(self):
         self.ensure_one()
@@ -83,7 +87,8 @@ class AiUsageAlert(models.Model):
 
     def _notify_admins(self):
         self.ensure_one()
-        admins = self.env.ref("ai_usage_log.group_ai_usage_admin").users.filtered(
+        admin_group = self.env.ref("ai_usage_log.group_ai_usage_admin")
+        admins = group_members(admin_group).filtered(
             lambda user: (
                 not user.share and self.company_id in user.company_ids and user.active
             )

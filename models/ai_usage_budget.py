@@ -3,11 +3,14 @@ from datetime import timedelta
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from ..compat import Constraint, table_constraints
+
 UNSETTLED = ("processing",)  # calls in flight count with their reservation
 NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent
 RATE_LIMIT_LOCK = 20251118  # namespace of the rate limit's advisory locks
 
 
+@table_constraints
 class AiUsageBudget(models.Model):
     """A daily or monthly limit on AI spending, in money and/or tokens, for
     a company, one of its services or one user.
@@ -57,13 +60,10 @@ class AiUsageBudget(models.Model):
         "Used (%)", compute="_compute_consumption", digits=(5, 1)
     )
 
-    _sql_constraints = [
-        (
-            "limits_positive",
-            "CHECK(limit_cost >= 0 AND limit_tokens >= 0)",
-            "Limits cannot be negative.",
-        ),
-    ]
+    _limits_positive = Constraint(
+        "CHECK(limit_cost >= 0 AND limit_tokens >= 0)",
+        "Limits cannot be negative.",
+    )
 
     @api.constrains("limit_cost", "limit_tokens", "warning_percent")
     def _check_limits(self):

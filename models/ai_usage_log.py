@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..compat import Constraint, table_constraints
 from ..tools.openai_usage import (
     USAGE_FIELDS,
 )
@@ -35,6 +36,7 @@ INTERRUPTED_MARGIN_SECONDS = 300
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 
 
+@table_constraints
 class AiUsageLog(models.Model):
     _name = "ai.usage.log"
     _inherit = ["ai.usage.log.writer"]
@@ -165,32 +167,23 @@ class AiUsageLog(models.Model):
 
     # What the call machinery writes can only be true: no field a forged or
     # broken write could bend into a negative count, cost or duration.
-    _sql_constraints = [
-        (
-            "tokens_not_negative",
-            "CHECK(reserved_tokens >= 0 AND "
-            + " AND ".join(f"{name} >= 0" for name in USAGE_FIELDS)
-            + ")",
-            "Token counts cannot be negative.",
-        ),
-        (
-            "costs_not_negative",
-            (
-                "CHECK(cost >= 0 AND cost_company >= 0 AND reserved_cost >= 0"
-                " AND price_input >= 0 AND price_cached_input >= 0"
-                " AND price_output >= 0 AND price_reasoning >= 0)"
-            ),
-            "Costs and prices cannot be negative.",
-        ),
-        (
-            "timing_not_negative",
-            (
-                "CHECK(duration_ms >= 0 AND time_to_first_token_ms >= 0"
-                " AND retry_count >= 0 AND response_length >= 0)"
-            ),
-            "Durations and counts cannot be negative.",
-        ),
-    ]
+    _tokens_not_negative = Constraint(
+        "CHECK(reserved_tokens >= 0 AND "
+        + " AND ".join(f"{name} >= 0" for name in USAGE_FIELDS)
+        + ")",
+        "Token counts cannot be negative.",
+    )
+    _costs_not_negative = Constraint(
+        "CHECK(cost >= 0 AND cost_company >= 0 AND reserved_cost >= 0"
+        " AND price_input >= 0 AND price_cached_input >= 0"
+        " AND price_output >= 0 AND price_reasoning >= 0)",
+        "Costs and prices cannot be negative.",
+    )
+    _timing_not_negative = Constraint(
+        "CHECK(duration_ms >= 0 AND time_to_first_token_ms >= 0"
+        " AND retry_count >= 0 AND response_length >= 0)",
+        "Durations and counts cannot be negative.",
+    )
 
     @api.depends("service_id", "model", "request_time")
     def _compute_display_name(self):

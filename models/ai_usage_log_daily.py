@@ -1,8 +1,9 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.osv import expression
 from odoo.tools import SQL
+
+from ..compat import FALSE_DOMAIN, domain_and, domain_conditions
 
 SUMMARY_UNTIL_PARAM = "ai_usage_log.summary_until"
 SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
@@ -172,13 +173,11 @@ class AiUsageLogDaily(models.Model):
         if log_where:
             log_query.add_where(log_where)
         log_rows = log_query.select(log_columns)
-        summary_domain = list(rules or []) if use_summary else expression.FALSE_DOMAIN
+        summary_domain = (rules or []) if use_summary else FALSE_DOMAIN
         if "day" in summary._fields:
-            summary_domain = expression.AND(
-                [summary_domain, [("day", "<", since.date())]]
-            )
+            summary_domain = domain_and(summary_domain, [("day", "<", since.date())])
         # no summary row when it cannot be filtered: it still names the columns
-        summary_query = summary._where_calc(summary_domain)
+        summary_query = summary._search(summary_domain)
         if summary_where:
             summary_query.add_where(summary_where)
         return SQL("(%s UNION ALL %s)", summary_query.select(summary_columns), log_rows)
@@ -187,12 +186,11 @@ class AiUsageLogDaily(models.Model):
 def _filters_only(domain, summary):
     """Whether every condition of ``domain`` (a log domain) is on a field the
     summary groups by, so that it means the same on summed rows."""
-    for leaf in domain or ():
-        if isinstance(leaf, list | tuple) and len(leaf) == 3:
-            if not isinstance(leaf[0], str):
-                continue  # (1, '=', 1) and the like
-            if leaf[0].split(".")[0] not in SUMMARY_DIMENSIONS:
-                return False
-            if leaf[0].split(".")[0] not in summary._fields:
-                return False
+    for field, _operator, _value in domain_conditions(domain):
+        if not isinstance(field, str):
+            continue  # (1, '=', 1) and the like
+        if field.split(".")[0] not in SUMMARY_DIMENSIONS:
+            return False
+        if field.split(".")[0] not in summary._fields:
+            return False
     return True

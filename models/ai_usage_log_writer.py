@@ -2,7 +2,7 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
@@ -108,7 +108,8 @@ class AiUsageLogWriter(models.AbstractModel):
         it, even after waiting for a lock (limit checks need that; Odoo's
         REPEATABLE READ would keep the snapshot taken before the wait)."""
         with self.env.registry.cursor() as cr:
-            if read_committed and not self.env.registry.in_test_mode():
+            # not on the test cursor of a test, which shares its transaction
+            if read_committed and isinstance(cr, sql_db.Cursor):
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
             result = operation(env[self._name])

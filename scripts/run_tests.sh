@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole ai_usage_log test suite inside a real Odoo 18 on PostgreSQL:
+# Runs the whole ai_usage_log test suite inside a real Odoo (18.0 or 19.0) on PostgreSQL:
 #   1. install, upgrade and uninstall on an existing database (with demo data),
 #      failing on any warning or error that names the module;
-#   2. every test (pytest-odoo) on a fresh database with the add-on installed.
-# Needs Odoo 18.0 importable by python3 and a PostgreSQL server the current
-# user may create databases on. Database names: $AI_USAGE_TEST_DB (default ai_usage_log_test).
+#   2. on 18.0, an upgrade from release 1.0 (an 18.0-only release);
+#   3. every test (pytest-odoo) on a fresh database with the add-on installed.
+# Needs Odoo importable by $ODOO_PYTHON (default python3) and a PostgreSQL server
+# the current user may create databases on. Database names: $AI_USAGE_TEST_DB
+# (default ai_usage_log_test).
 set -euo pipefail
 source "$(dirname "$0")/odoo_env.sh"
 
@@ -20,11 +22,12 @@ check_log() {  # $1: step, $2: log file
     echo "ok: $1"
 }
 
+echo "== Odoo $odoo_version ($odoo_python)"
 echo "== lifecycle: install, upgrade, uninstall on an existing database"
 dropdb --if-exists "${db}_lifecycle"
 createdb "${db}_lifecycle"
-odoo_bin -d "${db}_lifecycle" -i base,mail --stop-after-init --log-level=warn > "$logs/base.log" 2>&1
-odoo_bin -d "${db}_lifecycle" -i ai_usage_log --stop-after-init --log-level=info > "$logs/install.log" 2>&1
+odoo_bin -d "${db}_lifecycle" -i base,mail "${demo_args[@]}" --stop-after-init --log-level=warn > "$logs/base.log" 2>&1
+odoo_bin -d "${db}_lifecycle" -i ai_usage_log "${demo_args[@]}" --stop-after-init --log-level=info > "$logs/install.log" 2>&1
 check_log "install with demo data" "$logs/install.log"
 demo_logs=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM ai_usage_log")
 [ "$demo_logs" -ge 300 ] || { echo "FAILED: demo data made $demo_logs logs" >&2; exit 1; }
@@ -40,6 +43,7 @@ tables=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM pg_tables WHERE
 echo "ok: uninstalled, its tables dropped"
 dropdb "${db}_lifecycle"
 
+if [ "$odoo_version" = "18.0" ]; then
 echo "== upgrade from 1.0, the last release, with an administrator's price edit"
 # The tree of 1.0 is the parent of the commit that made the version 1.1.0.
 first_11=$(cd "$addon_dir" && git log --format=%H --reverse -G'"version": "18.0.1.1.0"' -- __manifest__.py | head -1)
@@ -52,7 +56,7 @@ grep -q '"version": "18.0.1.0.0"' "$old_stage/ai_usage_log/__manifest__.py" \
 old_addons_path="$odoo_src/addons,$odoo_src/odoo/addons,$old_stage"
 dropdb --if-exists "${db}_upgrade"
 createdb "${db}_upgrade"
-python3 "$odoo_src/odoo-bin" --addons-path="$old_addons_path" -d "${db}_upgrade" -i ai_usage_log \
+"$odoo_python" "$odoo_src/odoo-bin" --addons-path="$old_addons_path" -d "${db}_upgrade" -i ai_usage_log \
     --stop-after-init --log-level=warn > "$logs/install_1_0.log" 2>&1 \
     || { cat "$logs/install_1_0.log" >&2; exit 1; }
 q() { psql -tAq -d "${db}_upgrade" -c "$1"; }
@@ -82,13 +86,14 @@ expect "priced logs without a price tier" \
 expect "prices matching by prefix" "$(q "SELECT count(*) FROM ai_model_price WHERE match_type = 'prefix'")" "0"
 dropdb "${db}_upgrade"
 rm -rf "$old_stage"
+fi
 
 echo "== tests"
 dropdb --if-exists "$db"
 createdb "$db"
-odoo_bin -d "$db" -i ai_usage_log --without-demo=all --stop-after-init --log-level=warn > "$logs/test_install.log" 2>&1 \
+odoo_bin -d "$db" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/test_install.log" 2>&1 \
     || { cat "$logs/test_install.log" >&2; exit 1; }
 cd "$stage_dir/ai_usage_log"
-python3 -m pytest -p no:cacheprovider \
+"$odoo_python" -m pytest -p no:cacheprovider \
     --odoo-database="$db" --odoo-addons-path="$addons_path" --odoo-http \
     "$stage_dir/ai_usage_log/tests" "$@"

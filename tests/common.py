@@ -25,6 +25,16 @@ def fake_openai():
     return _fake_openai
 
 
+def enter_registry_test_mode(case_class):
+    """New cursors wrap the test's cursor until the class ends (the way of
+    Odoo 19.0, else of 18.0)."""
+    if hasattr(case_class, "registry_enter_test_mode_cls"):
+        case_class.registry_enter_test_mode_cls()
+    else:
+        case_class.registry.enter_test_mode(case_class.cr)
+        case_class.addClassCleanup(case_class.registry.leave_test_mode)
+
+
 def fast_retries():
     """Retry backoff of milliseconds, so retry tests run quickly."""
     return patch("odoo.addons.ai_usage_log.tools.http_client.RETRY_BACKOFF_BASE", 0.005)
@@ -37,8 +47,7 @@ class AiUsageCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.registry.enter_test_mode(cls.cr)
-        cls.addClassCleanup(cls.registry.leave_test_mode)
+        enter_registry_test_mode(cls)
         cls.fake = fake_openai()
         cls.startClassPatcher(fast_retries())
         cls.company = cls.env.company

@@ -5,6 +5,7 @@ from datetime import timedelta
 from odoo import api, fields
 from odoo.modules.neutralize import get_neutralization_queries
 
+from ..compat import group_members
 from ..exceptions import AiCallRefused
 from .common import AiUsageCase, CommittedCase
 from .fake_openai import REPLY_TEXT, count_tokens
@@ -174,7 +175,8 @@ class TestAlerts(AiUsageCase):
         alert = self.run_cron().filtered(lambda alert: alert.budget_id == budget)
         self.assertEqual(len(alert), 1)
         self.assertIn("85.0%", alert.message)
-        admins = self.env.ref("ai_usage_log.group_ai_usage_admin").users.filtered(
+        admin_group = self.env.ref("ai_usage_log.group_ai_usage_admin")
+        admins = group_members(admin_group).filtered(
             lambda user: self.company in user.company_ids
         )
         self.assertIn(self.admin, admins)

@@ -1,0 +1,103 @@
+"""What differs between Odoo 18.0 and 19.0 for this add-on, in one place:
+the rest of the code reads the same on both.
+
+- Table constraints: 19.0 declares them as ``models.Constraint`` class
+  attributes and warns about ``_sql_constraints``; 18.0 knows only
+  ``_sql_constraints``. Models declare ``_name = Constraint(...)`` and carry
+  ``@table_constraints``, which makes the 18.0 list from them.
+- Domains: ``odoo.osv.expression`` is deprecated in 19.0 for
+  ``odoo.fields.Domain``, which 18.0 does not have.
+- Security groups: 18.0 files a group under an ``ir.module.category`` and
+  names its members ``users``; 19.0 under a ``res.groups.privilege`` and
+  ``user_ids``; server actions name their groups ``groups_id`` or
+  ``group_ids``. The XML declares what both read the same, and
+  ``set_up_groups`` (called from it) writes the rest.
+"""
+
+from odoo import models
+
+try:  # 19.0
+    from odoo.fields import Domain
+except ImportError:  # 18.0
+    Domain = None
+    from odoo.osv import expression
+
+ODOO_19 = hasattr(models, "Constraint")
+
+if ODOO_19:
+    Constraint = models.Constraint
+
+    def table_constraints(cls):
+        return cls
+
+else:
+
+    class Constraint:
+        """The 18.0 stand-in of models.Constraint."""
+
+        def __init__(self, definition, message=""):
+            self.definition = definition
+            self.message = message
+
+    def table_constraints(cls):
+        """Turn the Constraint attributes of a model class into the
+        ``_sql_constraints`` of 18.0 (named as 19.0 names them)."""
+        cls._sql_constraints = [
+            (name[1:], value.definition, value.message)
+            for name, value in vars(cls).items()
+            if isinstance(value, Constraint)
+        ]
+        return cls
+
+
+FALSE_DOMAIN = Domain.FALSE if Domain else expression.FALSE_DOMAIN
+
+
+def domain_and(*domains):
+    """The conjunction of ``domains``."""
+    return Domain.AND(domains) if Domain else expression.AND(domains)
+
+
+def domain_conditions(domain):
+    """The conditions (field, operator, value) of a domain."""
+    if Domain:
+        return [
+            (condition.field_expr, condition.operator, condition.value)
+            for condition in Domain(domain).iter_conditions()
+        ]
+    return [leaf for leaf in domain or () if isinstance(leaf, list | tuple)]
+
+
+def group_members(group):
+    """The users of a security group, also those who have it through
+    another group."""
+    return group.all_user_ids if ODOO_19 else group.users
+
+
+def set_up_groups(env, category_xmlid, group_xmlids, admin_group_xmlid, actions):
+    """File the add-on's groups under its heading in the user form, make
+    the superuser and the admin user AI administrators, and restrict the
+    server actions ``actions`` (xml ids) to AI administrators."""
+    category = env.ref(category_xmlid)
+    groups = env["res.groups"].browse(env.ref(x).id for x in group_xmlids)
+    admins = env.ref("base.user_root") | env.ref("base.user_admin")
+    admin_group = env.ref(admin_group_xmlid)
+    if ODOO_19:
+        module, name = category_xmlid.split(".")
+        privilege = env.ref(f"{module}.privilege_{name}", raise_if_not_found=False)
+        if not privilege:
+            privilege = env["res.groups.privilege"].create(
+                {"name": category.name, "category_id": category.id}
+            )
+            env["ir.model.data"]._update_xmlids(
+                [{"xml_id": f"{module}.privilege_{name}", "record": privilege}]
+            )
+        groups.write({"privilege_id": privilege.id})
+        admin_group.write({"user_ids": [(4, user.id) for user in admins]})
+        groups_field = "group_ids"
+    else:
+        groups.write({"category_id": category.id})
+        admin_group.write({"users": [(4, user.id) for user in admins]})
+        groups_field = "groups_id"
+    for action in actions:
+        env.ref(action).write({groups_field: [(6, 0, admin_group.ids)]})
