@@ -6,6 +6,6 @@ source "$(dirname "$0")/odoo_env.sh"
 db=${AI_USAGE_BENCH_DB:-ai_usage_log_scale}
 dropdb --if-exists "$db" 2>/dev/null
 createdb "$db"
-odoo_bin -d "$db" -i ai_usage_log --without-demo=all --stop-after-init --log-level=warn
-python3 "$addon_dir/scripts/bench_scale.py" --db "$db" --addons-path "$addons_path" "$@"
+odoo_bin -d "$db" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn
+"$odoo_python" "$addon_dir/scripts/bench_scale.py" --db "$db" --addons-path "$addons_path" "$@"
 dropdb "$db"
