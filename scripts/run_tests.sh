@@ -46,7 +46,7 @@ dropdb "${db}_lifecycle"
 if [ "$odoo_version" = "18.0" ]; then
 echo "== upgrade from 1.0, the last release, with an administrator's price edit"
 # The tree of 1.0 is the parent of the commit that made the version 1.1.0.
-first_11=$(cd "$addon_dir" && git log --format=%H --reverse -G'"version": "18.0.1.1.0"' -- __manifest__.py | head -1)
+first_11=$(cd "$addon_dir" && git log --format=%H --reverse -G'"version": "18.0.1.1.0"' -- __manifest__.py | awk 'NR == 1')
 [ -n "$first_11" ] || { echo "FAILED: no git history to find release 1.0 in (a shallow clone?)" >&2; exit 1; }
 old_stage=$(mktemp -d -t ai_usage_log_1_0.XXXXXX)
 mkdir "$old_stage/ai_usage_log"
