@@ -19,7 +19,13 @@ check_log() {  # $1: step, $2: log file
         grep -E " (WARNING|ERROR|CRITICAL) " "$2" | grep "ai_usage_log" >&2
         exit 1
     fi
-    echo "ok: $1"
+    # a deprecation Odoo reports while loading the add-on, wherever it points
+    if grep -Ei "DeprecationWarning|is deprecated|deprecated alias|no longer supported" "$2" | grep -q .; then
+        echo "FAILED: $1 printed deprecation warnings:" >&2
+        grep -Ei "DeprecationWarning|is deprecated|deprecated alias|no longer supported" "$2" >&2
+        exit 1
+    fi
+    echo "ok: $1 (no warning, error or deprecation)"
 }
 
 echo "== Odoo $odoo_version ($odoo_python)"
