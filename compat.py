@@ -74,6 +74,11 @@ def group_members(group):
     return group.all_user_ids if ODOO_19 else group.users
 
 
+def add_to_group(group, users):
+    """Make ``users`` members of ``group``."""
+    group.write({"user_ids" if ODOO_19 else "users": [(4, user.id) for user in users]})
+
+
 def set_up_groups(env, category_xmlid, group_xmlids, admin_group_xmlid, actions):
     """File the add-on's groups under its heading in the user form, make
     the superuser and the admin user AI administrators, and restrict the
@@ -93,11 +98,10 @@ def set_up_groups(env, category_xmlid, group_xmlids, admin_group_xmlid, actions)
                 [{"xml_id": f"{module}.privilege_{name}", "record": privilege}]
             )
         groups.write({"privilege_id": privilege.id})
-        admin_group.write({"user_ids": [(4, user.id) for user in admins]})
         groups_field = "group_ids"
     else:
         groups.write({"category_id": category.id})
-        admin_group.write({"users": [(4, user.id) for user in admins]})
         groups_field = "groups_id"
+    add_to_group(admin_group, admins)
     for action in actions:
         env.ref(action).write({groups_field: [(6, 0, admin_group.ids)]})

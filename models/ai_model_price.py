@@ -1,5 +1,4 @@
 import logging
-import re
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
@@ -21,7 +20,6 @@ PRICE_FIELDS = {
 }
 # a catalogue row the list has when a shared row has these values
 ROW_KEY = ("model_name", "price_tier", "date_from", "min_input_tokens")
-SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 
 
 @table_constraints
@@ -173,7 +171,7 @@ class AiModelPrice(models.Model):
         undated or prefix). Cached: every call looks its price up."""
         if not model_name:
             return ()
-        undated = SNAPSHOT_SUFFIX.sub("", model_name)
+        undated = price_catalogue.undated(model_name)
         candidates = self.sudo().search(
             [
                 ("date_from", "<=", day),
@@ -233,20 +231,17 @@ class AiModelPrice(models.Model):
     ):
         """_find_price_values, after adding the catalogue's rows of a model
         absent from the list: of a dated snapshot the catalogue prices apart
-        (gpt-4o-2024-05-13 is not gpt-4o), or of the model or its undated
-        name when nothing matched. Added rows stay visible and
+        (gpt-4o-2024-05-13 is not gpt-4o; a snapshot priced as its undated
+        name has no rows of its own), or of the model or its undated name
+        when nothing matched. Added rows stay visible and
         editable; a model the list has, even archived or from a later date,
         is never added again."""
         found = self._find_price_values(
             model_name or "", service_id, day, tier, input_tokens
         )
-        undated = SNAPSHOT_SUFFIX.sub("", model_name or "")
-        if (
-            not model_name
-            or (found and found[3] == "exact")
-            or (found and price_catalogue.same_model(model_name, undated))
-        ):
+        if not model_name or (found and found[3] == "exact"):
             return found
+        undated = price_catalogue.undated(model_name)
         names = [model_name] + ([] if found else [undated])
         prices = self.sudo().with_context(active_test=False)
         for name in names:

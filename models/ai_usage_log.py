@@ -31,8 +31,9 @@ STATUSES = [
     ("rate_limited", "Rate Limited"),
 ]
 RETENTION_PARAM = "ai_usage_log.retention_days"
-# Added to a service's timeout before a call still "processing" is declared lost.
-INTERRUPTED_MARGIN_SECONDS = 300
+# Added to a service's timeout before a call still "processing" is declared
+# lost (system parameter, seconds; default 300).
+INTERRUPTED_MARGIN_PARAM = ("ai_usage_log.interrupted_margin_seconds", 300)
 COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 
 
@@ -311,6 +312,12 @@ class AiUsageLog(models.Model):
     def _cron_mark_interrupted(self):
         """Fail the calls that stayed in processing longer than their
         service's timeout plus a margin: their worker died mid-call."""
+        name, default = INTERRUPTED_MARGIN_PARAM
+        value = self.env["ir.config_parameter"].sudo().get_param(name, default)
+        try:
+            margin = max(float(value), 0.0)
+        except ValueError:
+            margin = float(default)
         self.env.cr.execute(
             """
             UPDATE ai_usage_log log
@@ -330,7 +337,7 @@ class AiUsageLog(models.Model):
                    - make_interval(secs => COALESCE(service.timeout, 0) + %s)
          RETURNING log.id, log.request_time
             """,
-            [INTERRUPTED_MARGIN_SECONDS],
+            [margin],
         )
         rows = self.env.cr.fetchall()
         ids = [row[0] for row in rows]

@@ -26,13 +26,23 @@ def timed(function, repeat):
     return durations
 
 
+def fake_openai_module():
+    """The module of the fake OpenAI server of the tests."""
+    if "fake_openai" not in _modules:
+        path = os.path.join(os.path.dirname(__file__), "..", "tests", "fake_openai.py")
+        spec = importlib.util.spec_from_file_location("fake_openai", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules["fake_openai"] = module
+    return _modules["fake_openai"]
+
+
 def load_fake_server():
     """The fake OpenAI server of the tests, started."""
-    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fake_openai.py")
-    spec = importlib.util.spec_from_file_location("fake_openai", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FakeOpenAI()
+    return fake_openai_module().FakeOpenAI()
+
+
+_modules = {}
 
 
 def open_registry(**options):

@@ -1,12 +1,13 @@
 import threading
 import unittest
 from unittest.mock import patch
+from urllib.parse import urlsplit
 
 from odoo import Command, api
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user
-from odoo.tests.common import get_db_name
+from odoo.tests.common import _super_send, get_db_name
 
 from .fake_openai import FakeOpenAI
 
@@ -40,7 +41,20 @@ def fast_retries():
     return patch("odoo.addons.ai_usage_log.tools.http_client.RETRY_BACKOFF_BASE", 0.005)
 
 
-class AiUsageCase(TransactionCase):
+class LocalTimeouts:
+    """Odoo's test harness raises any timeout under 10 s to 10 s (and so
+    refuses a (connect, read) pair): requests to the local fake servers keep
+    the timeouts the add-on sets, which are under test. Other hosts stay
+    blocked by Odoo."""
+
+    @classmethod
+    def _request_handler(cls, session, request, /, **kwargs):
+        if urlsplit(request.url).hostname in ("127.0.0.1", "localhost"):
+            return _super_send(session, request, **kwargs)
+        return super()._request_handler(session, request, **kwargs)
+
+
+class AiUsageCase(LocalTimeouts, TransactionCase):
     """Logs are written through their own cursor: in registry test mode that
     cursor is a TestCursor on the test transaction, as in Odoo's HttpCase."""
 
@@ -101,7 +115,7 @@ class AiUsageCase(TransactionCase):
         return self.logs(service)[:1]
 
 
-class CommittedCase(BaseCase):
+class CommittedCase(LocalTimeouts, BaseCase):
     """Tests that need real, separate transactions (durability, concurrency).
 
     Each test works in cursors of its own that really commit, like Odoo
@@ -202,7 +216,7 @@ class CommittedCase(BaseCase):
             return cr.fetchone()[0]
 
 
-class AiHttpCase(HttpCase):
+class AiHttpCase(LocalTimeouts, HttpCase):
     """Requests to a real Odoo HTTP server, with the only active AI service
     on the fake OpenAI server and an AI user (login = password = ``login``)."""
 

@@ -412,6 +412,7 @@ class FakeOpenAI:
                             "method": method,
                             "path": self.path,
                             "json": body,
+                            "client_port": self.client_address[1],
                             "headers": {
                                 name.title(): value
                                 for name, value in self.headers.items()

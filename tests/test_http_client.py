@@ -6,7 +6,12 @@ import unittest
 
 import requests
 
-from ..tools.http_client import ApiClient, CallFailed, classify_exception
+from ..tools.http_client import (
+    CONNECT_TIMEOUT_CAP,
+    ApiClient,
+    CallFailed,
+    classify_exception,
+)
 
 
 class FakeResponse:
@@ -93,7 +98,8 @@ class TestApiClient(unittest.TestCase):
             kwargs["headers"]["Authorization"], "Bearer sk-test-key-0123456789"
         )
         self.assertEqual(kwargs["data"], '{"model": "m"}')
-        self.assertEqual(kwargs["timeout"], 30)
+        # 30 s to answer; connecting gets a share of it, capped: (5, 30)
+        self.assertEqual(kwargs["timeout"], (CONNECT_TIMEOUT_CAP, 30))
 
     def test_429_and_5xx_are_retried_with_exponential_backoff(self):
         api, session, clock = client(
@@ -139,8 +145,10 @@ class TestApiClient(unittest.TestCase):
         with self.assertRaises(CallFailed):
             api.request_json("POST", "chat/completions", {})
         timeouts = [kwargs["timeout"] for _m, _u, kwargs, _w in session.sent]
-        self.assertAlmostEqual(timeouts[0], 1.2)
-        self.assertLess(timeouts[1], 1.2, "what is left of the deadline")
+        self.assertAlmostEqual(timeouts[0][1], 1.2)
+        self.assertLess(timeouts[1][1], 1.2, "what is left of the deadline")
+        # 6 attempts allowed: each may take a sixth of the timeout to connect
+        self.assertAlmostEqual(timeouts[0][0], 0.2)
 
     def test_other_4xx_are_not_retried(self):
         body = {"error": {"code": "invalid_api_key", "message": "Incorrect key"}}

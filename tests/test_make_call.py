@@ -1,4 +1,5 @@
 import logging
+import socket
 import time
 from email.utils import formatdate
 from unittest.mock import patch
@@ -534,3 +535,38 @@ class TestMakeOpenaiApiCall(AiUsageCase):
                 }
             ],
         )
+
+
+class TestConnectTimeout(AiUsageCase):
+    def unaccepting_address(self):
+        """A local port that listens but never accepts, its backlog full:
+        a new connection hangs until its connect timeout."""
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        self.addCleanup(server.close)
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(server.getsockname())
+            self.addCleanup(filler.close)
+        host, port = server.getsockname()
+        return f"http://{host}:{port}/v1"
+
+    def test_a_host_that_never_accepts_times_out_and_is_retried(self):
+        address = self.unaccepting_address()
+        self.service.write({"api_base_url": address, "timeout": 1.5, "max_retries": 2})
+        started = time.monotonic()
+        with self.assertRaisesRegex(UserError, "connect_timeout"):
+            self.service.make_openai_api_call(
+                "chat/completions",
+                data={"messages": [{"role": "user", "content": "hello"}]},
+            )
+        elapsed = time.monotonic() - started
+        self.assertRecordValues(
+            self.last_log(),
+            [{"status": "failed", "error_code": "connect_timeout", "retry_count": 2}],
+        )
+        # three attempts of a third of the 1.5 s timeout each, not one of 1.5 s
+        self.assertGreater(elapsed, 1.4)
+        self.assertLess(elapsed, 3.0)

@@ -216,7 +216,8 @@ class TestPriceMatching(PricedCase):
             [("model_name", "like", "gpt-5.2"), ("price_tier", "=", "standard")]
         )
         self.assertEqual(log.price_id, row, "the row used is visible and editable")
-        self.assertEqual(row.model_name, "gpt-5.2-2025-12-11")
+        # the catalogue prices the snapshot as gpt-5.2: its row is gpt-5.2's
+        self.assertEqual(row.model_name, "gpt-5.2")
         self.assertEqual(row.source, f"genai-prices {price_catalogue.version()}")
         row.input_price = 100.0  # an administrator's correction wins from now on
         later = self.priced_log(

@@ -15,6 +15,10 @@ from .openai_usage import backoff_delay, extract_error, parse_retry_after
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
+# A connection not made by then is given up and retried: a host that does not
+# accept (a full backlog, a black-holed address) must not take the whole
+# timeout, or no retry could ever happen.
+CONNECT_TIMEOUT_CAP = 5.0
 
 
 class CallFailed(Exception):
@@ -120,13 +124,14 @@ class ApiClient:
         retry_count = 0
         while True:
             retry_after = None
+            remaining = max(deadline - self.clock(), 0.001)
             try:
                 response = self.session.request(
                     method,
                     url,
                     headers=headers,
                     data=payload,
-                    timeout=max(deadline - self.clock(), 0.001),
+                    timeout=(self._connect_timeout(remaining), remaining),
                     stream=stream,
                 )
             except requests.exceptions.RequestException as error:
@@ -151,6 +156,12 @@ class ApiClient:
             )
             self.sleep(min(delay, max(deadline - self.clock(), 0)))
             retry_count += 1
+
+    def _connect_timeout(self, remaining):
+        """Each attempt's share of the timeout for connecting, so that every
+        allowed attempt fits in it, capped at CONNECT_TIMEOUT_CAP."""
+        share = self.timeout / (self.max_retries + 1)
+        return min(remaining, share, CONNECT_TIMEOUT_CAP)
 
     def _may_retry(self, retry_count, deadline, retry_after):
         if retry_count >= self.max_retries:

@@ -14,8 +14,10 @@ than the standard one."""
 
 import copy
 import datetime
+import re
 from decimal import Decimal
 
+SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 # the first price of a model, for which the catalogue gives no start date
 CATALOGUE_EPOCH = datetime.date(2020, 1, 1)
 PROVIDER = "openai"
@@ -54,6 +56,22 @@ def version():
     except ImportError:
         return None
     return __version__
+
+
+def undated(model_name):
+    """The name of a dated snapshot without its date (gpt-4o-2024-08-06:
+    gpt-4o); any other name as it is."""
+    return SNAPSHOT_SUFFIX.sub("", model_name)
+
+
+def _row_names(clause):
+    """The names that need rows of their own: a dated snapshot priced as
+    its undated name is priced by that name's row (our snapshot rule), and
+    a row of its own would hide an administrator's edit of it."""
+    names = _names(clause)
+    return tuple(
+        name for name in names if name == undated(name) or undated(name) not in names
+    )
 
 
 def _names(clause):
@@ -170,7 +188,7 @@ def rows():
         converted = [(tier, day, _row_prices(price)) for tier, day, price in priced]
         if any(prices is None for _tier, _day, prices in converted):
             continue
-        for name in _names(model.match):
+        for name in _row_names(model.match):
             for tier, day, thresholds in converted:
                 for threshold, prices in thresholds:
                     result.append(
@@ -195,12 +213,6 @@ def rows_for(model_name):
         for row in rows():
             index.setdefault(row["model_name"], []).append(row)
     return list(_rows_by_name[key].get(model_name, ()))
-
-
-def same_model(name, other):
-    """Whether the catalogue prices both names as one model."""
-    rows, other_rows = rows_for(name), rows_for(other)
-    return bool(rows and other_rows and rows[0]["entry"] == other_rows[0]["entry"])
 
 
 _rows_by_name = {}  # {catalogue version: {model name: rows}}

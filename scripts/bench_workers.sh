@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Odoo's multi-process server (3 HTTP workers and a cron worker) under logged
+# AI calls, on a fresh database: figures and checks (see scripts/bench_workers.py).
+# Options: --clients N (6), --duration SECONDS (20), --hold SECONDS (4).
+# Odoo 18.0 by default; ODOO_PYTHON=<19.0's python> for 19.0.
+set -euo pipefail
+source "$(dirname "$0")/odoo_env.sh"
+db=${AI_USAGE_BENCH_DB:-ai_usage_log_bench_workers}
+addons_path="$addons_path,$addon_dir/scripts/bench_addons"
+dropdb --if-exists "$db" 2>/dev/null
+createdb "$db"
+odoo_bin -d "$db" -i ai_usage_bench "${no_demo_args[@]}" --stop-after-init --log-level=warn
+cd "$addon_dir/scripts"
+status=0
+"$odoo_python" bench_workers.py --db "$db" --addons-path "$addons_path" \
+    --odoo-bin "$odoo_src/odoo-bin" --logfile "$(mktemp -t ai_usage_bench_workers.XXXXXX.log)" "$@" \
+    || status=$?
+dropdb "$db"
+exit "$status"
