@@ -48,7 +48,8 @@ _modules = {}
 def open_registry(**options):
     """Parse --db, --addons-path and ``options`` (name: (type, default)),
     point Odoo at that database; return (arguments, registry)."""
-    import odoo
+    from odoo.modules.registry import Registry
+    from odoo.tools import config
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
@@ -56,7 +57,7 @@ def open_registry(**options):
     for name, (kind, default) in options.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
     args = parser.parse_args()
-    odoo.tools.config.parse_config(
+    config.parse_config(
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
     )
-    return args, odoo.modules.registry.Registry(args.db)
+    return args, Registry(args.db)

@@ -9,6 +9,7 @@ from . import test_prices
 from . import test_security
 from . import test_rpc_abuse
 from . import test_visibility
+from . import test_workers
 from . import test_reservation
 from . import test_durability
 from . import test_concurrency
