@@ -324,8 +324,6 @@ class TestMakeOpenaiApiCall(AiUsageCase):
         )
 
     def test_connection_refused(self):
-        import socket
-
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             closed_port = sock.getsockname()[1]
