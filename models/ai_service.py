@@ -25,6 +25,8 @@ KNOWN_ENDPOINT_ROOTS = frozenset(
 )  # fmt: skip
 # Endpoints whose body names the model; the service's default fills it in.
 MODEL_ENDPOINT_ROOTS = ("chat", "responses", "embeddings", "completions", "moderations")
+# Endpoints that answer with bytes (audio, a file's content): not for JSON calls.
+BINARY_ENDPOINT = re.compile(r"^(audio/speech|files/[^/]+/content)$")
 ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-\.]+)*$")
 HTTP_METHODS = ("GET", "POST", "DELETE")
 
@@ -457,6 +459,14 @@ class AiService(models.Model):
             )
         if endpoint.split("/")[0] not in KNOWN_ENDPOINT_ROOTS:
             raise UserError(self.env._("Unknown OpenAI endpoint %r.", endpoint))
+        if BINARY_ENDPOINT.match(endpoint):
+            raise UserError(
+                self.env._(
+                    "%r answers with bytes, not JSON: make this call with "
+                    "openai_client(), which logs it (speech by its characters).",
+                    endpoint,
+                )
+            )
         method = (method or "POST").upper()
         if method not in HTTP_METHODS:
             raise UserError(self.env._("Unsupported HTTP method %r.", method))

@@ -398,6 +398,9 @@ class TestMakeOpenaiApiCall(AiUsageCase):
             ("bad method", {"method": "PATCH"}),
             ("bad metadata", {"metadata": "plain text"}),
             ("missing contact", {"partner_id": 10**9}),
+            # bytes, not JSON: through openai_client(), which logs them
+            ("speech", {"endpoint": "audio/speech"}),
+            ("file content", {"endpoint": "files/file-abc/content", "method": "GET"}),
         ]
         for label, kwargs in cases:
             with self.subTest(label):
