@@ -20,9 +20,10 @@ check_log() {  # $1: step, $2: log file
         exit 1
     fi
     # a deprecation Odoo reports while loading the add-on, wherever it points
-    if grep -Ei "DeprecationWarning|is deprecated|deprecated alias|no longer supported" "$2" | grep -q .; then
+    local deprecated="DeprecationWarning|is deprecated|deprecated alias|no longer supported"
+    if grep -Eiq "$deprecated" "$2"; then
         echo "FAILED: $1 printed deprecation warnings:" >&2
-        grep -Ei "DeprecationWarning|is deprecated|deprecated alias|no longer supported" "$2" >&2
+        grep -Ei "$deprecated" "$2" >&2
         exit 1
     fi
     echo "ok: $1 (no warning, error or deprecation)"

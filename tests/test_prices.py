@@ -312,20 +312,9 @@ class TestTiers(PricedCase):
     from the catalogue's date for that rate; never at another tier's."""
 
     def tier_log(self, model_name, when, service_tier=None, batch=False):
-        log = self.Log.create(
-            {
-                "service_id": self.service.id,
-                "model": model_name,
-                "status": "success",
-                "request_time": when,
-                "service_tier": service_tier,
-                "is_batch": batch,
-            }
+        return self.priced_log(
+            model_name, USAGE, when=when, service_tier=service_tier, batch=batch
         )
-        log.write(log._usage_vals(USAGE, model_name, log._facts()))
-        if log.price_missing:
-            log._clear_cost()
-        return log
 
     def test_tiers_and_batch(self):
         when = "2026-11-01 12:00:00"
