@@ -1,8 +1,8 @@
 {
     "name": "AI Usage Log",
-    "version": "1.1.0",
+    "version": "1.2.0",
     "category": "Productivity",
-    "summary": "Log, price and report every OpenAI API call made from Odoo",
+    "summary": "Log, price and report every AI call: OpenAI, Anthropic, Gemini...",
     "author": "ai_usage_log developers",
     "website": "https://github.com/ai-usage-log/ai_usage_log",
     "license": "LGPL-3",

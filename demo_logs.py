@@ -5,6 +5,32 @@ from datetime import timedelta
 
 from odoo import fields
 
+DEMO_ENDPOINTS = {
+    "anthropic": "messages",
+    "gemini": "models/gemini-2.5-flash:generateContent",
+}
+# per request type, the models the demo services of the other providers call
+DEMO_MODELS = {
+    "anthropic": {
+        "call_summary": ["claude-haiku-4-5-20251001"],
+        "transcript_analysis": ["claude-sonnet-4-5-20250929"],
+        "contact_analysis": ["claude-haiku-4-5-20251001"],
+        "custom_prompt": ["claude-sonnet-4-5-20250929"],
+        "vision_analysis": ["claude-sonnet-4-5-20250929"],
+        "test_connection": [None],
+        "other": ["claude-opus-4-1-20250805"],
+    },
+    "gemini": {
+        "call_summary": ["gemini-2.5-flash"],
+        "transcript_analysis": ["gemini-2.5-pro"],
+        "contact_analysis": ["gemini-2.5-flash-lite"],
+        "custom_prompt": ["gemini-2.5-pro"],
+        "vision_analysis": ["gemini-2.5-flash"],
+        "test_connection": [None],
+        "other": ["gemini-2.5-flash"],
+    },
+}
+
 
 def create_demo_logs(logs, service_id, count, days):
     """``count`` logs of the service over the last ``days`` days, priced."""
@@ -14,7 +40,7 @@ def create_demo_logs(logs, service_id, count, days):
         "base.user_demo", raise_if_not_found=False
     )
     partners = logs.env["res.partner"].search([("is_company", "=", False)], limit=10)
-    models_by_type = {
+    models_by_type = DEMO_MODELS.get(service.provider) or {
         "call_summary": ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini"],
         "transcript_analysis": ["gpt-4.1", "gpt-5-mini"],
         "contact_analysis": ["gpt-4o-mini", "o4-mini"],
@@ -33,11 +59,12 @@ def create_demo_logs(logs, service_id, count, days):
         log = logs.create(
             {
                 "service_id": service.id,
+                "provider": service.provider,
                 "company_id": service.company_id.id,
                 "request_type": request_type,
                 "endpoint": "models"
                 if request_type == "test_connection"
-                else "chat/completions",
+                else DEMO_ENDPOINTS.get(service.provider, "chat/completions"),
                 "model": model_name,
                 "request_time": when,
                 "user_id": rng.choice(users).id,

@@ -1,5 +1,5 @@
 """The log of one call, from its start to its end, shared by every way of
-calling OpenAI (make_openai_api_call, stream_openai_api_call,
+calling an AI provider (make_openai_api_call, make_api_call, the streams,
 ensure_usage_logging, openai_client): the entry points only say what
 happened; what a log records for it is decided here, once."""
 
@@ -12,7 +12,7 @@ from odoo import fields
 from odoo.exceptions import MissingError, UserError
 
 from .exceptions import AiCallError, AiCallRefused
-from .tools import token_estimate
+from .tools import providers, token_estimate
 from .tools.http_client import (
     CallFailed,
     classify_exception,
@@ -223,7 +223,8 @@ class CallRecorder:
         """The error the caller gets, without any key in it."""
         return AiCallError(
             self.service.env._(
-                "The OpenAI call to %(endpoint)s failed (%(code)s): %(message)s",
+                "The %(provider)s call to %(endpoint)s failed (%(code)s): %(message)s",
+                provider=providers.get(self.service.provider).label,
                 endpoint=self.endpoint,
                 code=failure.error_code,
                 message=redact_secrets(failure.message, self.secrets()),

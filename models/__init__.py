@@ -2,6 +2,7 @@ from . import ai_usage_cached_config
 from . import ai_usage_summed_calls
 from . import ai_usage_log_writer
 from . import ai_model_price
+from . import ai_service_calls
 from . import ai_service_helpers
 from . import ai_service
 from . import ai_usage_budget

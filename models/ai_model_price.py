@@ -1,7 +1,7 @@
 import logging
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..compat import Constraint, table_constraints
 from ..tools import price_catalogue
@@ -19,7 +19,7 @@ PRICE_FIELDS = {
     value: f"{value}_price" for value in (*price_catalogue.ROW_VALUES, "reasoning")
 }
 # a catalogue row the list has when a shared row has these values
-ROW_KEY = ("model_name", "price_tier", "date_from", "min_input_tokens")
+ROW_KEY = ("provider", "model_name", "price_tier", "date_from", "min_input_tokens")
 
 
 @table_constraints
@@ -29,8 +29,9 @@ class AiModelPrice(models.Model):
     A log is priced with the row of its exact model name; else of that name
     without its dated snapshot suffix (gpt-4o-mini-2024-07-18: gpt-4o-mini);
     else of the longest prefix an administrator marked as such. Anything
-    else is Missing Price, never a sibling's price. A service's own row
-    beats a shared one; among those, the latest Valid From on or before the
+    else is Missing Price, never a sibling's price. A shared row prices the
+    calls of the services whose Price Catalogue is its provider; a service's
+    own row beats a shared one; among those, the latest Valid From on or before the
     log's request date (UTC), and of one date the highest long-context
     threshold the call's input passes. A model without a row is looked up
     in the price catalogue (genai-prices) at call time, and its rows are
@@ -44,8 +45,16 @@ class AiModelPrice(models.Model):
     model_name = fields.Char(
         required=True,
         index=True,
-        help="Model name as OpenAI reports it (a dated snapshot finds the row of "
-        "its undated name), or its beginning for a prefix row.",
+        help="Model name as the provider reports it (a dated snapshot finds the "
+        "row of its undated name), or its beginning for a prefix row.",
+    )
+    provider = fields.Char(
+        required=True,
+        default=price_catalogue.OPENAI,
+        index=True,
+        help="Whose price this is, as the price catalogue (genai-prices) names "
+        "providers: openai, anthropic, google, azure, mistral, groq... A shared "
+        "row prices the calls of the services whose Price Catalogue is this.",
     )
     match_type = fields.Selection(
         [("exact", "Exact name"), ("prefix", "Name starts with")],
@@ -101,6 +110,12 @@ class AiModelPrice(models.Model):
         digits=(16, 6),
         help="Zero means reasoning tokens are billed as output tokens, as OpenAI does.",
     )
+    cache_write_1h_price = fields.Float(
+        "Cache write (1 hour) / 1M tokens",
+        digits=(16, 6),
+        help="Anthropic's hour-long cache writes. Zero: such a call is Missing "
+        "Price, not billed as a shorter cache write.",
+    )
     audio_input_price = fields.Float(
         "Audio input / 1M tokens",
         digits=(16, 6),
@@ -153,6 +168,20 @@ class AiModelPrice(models.Model):
         "Prices cannot be negative.",
     )
 
+    @api.constrains("provider")
+    def _check_provider(self):
+        known = price_catalogue.providers()
+        for price in self:
+            if known and price.provider not in known:
+                raise ValidationError(
+                    self.env._(
+                        "%(provider)r is not a provider of the price catalogue; "
+                        "it knows: %(known)s.",
+                        provider=price.provider,
+                        known=", ".join(known),
+                    )
+                )
+
     @api.depends("model_name", "match_type", "date_from")
     def _compute_display_name(self):
         for price in self:
@@ -172,11 +201,16 @@ class AiModelPrice(models.Model):
         if not model_name:
             return ()
         undated = price_catalogue.undated(model_name)
+        provider = self.env["ai.service"].sudo().browse(service_id).price_provider
         candidates = self.sudo().search(
             [
                 ("date_from", "<=", day),
                 ("price_tier", "=", tier),
-                ("service_id", "in", [service_id, False]),
+                "|",
+                ("service_id", "=", service_id),
+                "&",
+                ("service_id", "=", False),
+                ("provider", "=", provider or False),
                 "|",
                 ("model_name", "in", [model_name, undated]),
                 ("match_type", "=", "prefix"),
@@ -241,42 +275,54 @@ class AiModelPrice(models.Model):
         )
         if not model_name or (found and found[3] == "exact"):
             return found
+        provider = self.env["ai.service"].sudo().browse(service_id).price_provider
+        if not provider:
+            return found
         undated = price_catalogue.undated(model_name)
         names = [model_name] + ([] if found else [undated])
         prices = self.sudo().with_context(active_test=False)
         for name in names:
-            if not price_catalogue.rows_for(name):
+            if not price_catalogue.rows_for(name, provider):
                 continue
             if prices.search_count(
-                [("model_name", "=", name), ("price_tier", "=", tier)], limit=1
+                [
+                    ("provider", "=", provider),
+                    ("model_name", "=", name),
+                    ("price_tier", "=", tier),
+                ],
+                limit=1,
             ):
                 continue
-            if prices._add_catalogue_rows([name]):
+            if prices._add_catalogue_rows(provider, [name]):
                 return self._find_price_values(
                     model_name, service_id, day, tier, input_tokens
                 )
         return found
 
     @api.model
-    def _add_catalogue_rows(self, model_names=None):
-        """Add the catalogue's rows (all, or those of ``model_names``) that
-        the list does not have: a row is never overwritten or deleted, and
-        one with the same model and date and no service counts as there.
-        Return the rows added."""
+    def _add_catalogue_rows(self, provider=price_catalogue.OPENAI, model_names=None):
+        """Add a provider's catalogue rows (all, or those of ``model_names``)
+        that the list does not have: a row is never overwritten or deleted,
+        and one with the same provider, model and date and no service counts
+        as there. Return the rows added."""
         version = price_catalogue.version()
         if not version:
             return self.browse()
         if model_names is None:
-            rows = price_catalogue.rows()
+            rows = price_catalogue.rows(provider)
         else:
             rows = [
-                row for name in model_names for row in price_catalogue.rows_for(name)
+                row
+                for name in model_names
+                for row in price_catalogue.rows_for(name, provider)
             ]
+        rows = [dict(row, provider=provider) for row in rows]
         existing = {
             tuple(price[name] for name in ROW_KEY)
             for price in self.with_context(active_test=False).search(
                 [
                     ("service_id", "=", False),
+                    ("provider", "=", provider),
                     ("model_name", "in", list({row["model_name"] for row in rows})),
                 ]
             )
@@ -286,6 +332,7 @@ class AiModelPrice(models.Model):
         return self.create(
             [
                 {
+                    "provider": provider,
                     "model_name": row["model_name"],
                     "match_type": "exact",
                     "price_tier": row["price_tier"],
@@ -302,6 +349,18 @@ class AiModelPrice(models.Model):
             ]
         )
 
+    @api.model
+    def _add_rows_of_providers_in_use(self):
+        """The catalogue's rows of OpenAI and of the providers whose prices
+        a service uses. Models the catalogue names by a pattern only get
+        theirs when first called (by the name they are called with)."""
+        used = self.env["ai.service"].sudo().search([]).mapped("price_provider")
+        added = self.browse()
+        for provider in dict.fromkeys([price_catalogue.OPENAI, *used]):
+            if provider:
+                added |= self._add_catalogue_rows(provider)
+        return added
+
     def action_update_prices(self):
         """Add the catalogue's new prices; say what was added."""
         if not self.env.user.has_group("ai_usage_log.group_ai_usage_admin"):
@@ -317,7 +376,7 @@ class AiModelPrice(models.Model):
                 ),
                 "warning",
             )
-        added = self.sudo()._add_catalogue_rows()
+        added = self.sudo()._add_rows_of_providers_in_use()
         if not added:
             message = self.env._(
                 "Your price list already has every price of genai-prices %s.", version
@@ -337,7 +396,7 @@ class AiModelPrice(models.Model):
     @api.model
     def _cron_update_prices(self):
         """Weekly: add the catalogue's new prices."""
-        added = self._add_catalogue_rows()
+        added = self._add_rows_of_providers_in_use()
         _logger.info("ai_usage_log: %d prices added from the catalogue", len(added))
         return len(added)
 

@@ -106,15 +106,13 @@ class AiServiceHelpers(models.AbstractModel):
         return messages[error.reason]
 
     def _chat_answer(self, messages, **call_options):
-        """Send ``messages`` to the default model; return the answer text."""
+        """Send ``messages`` (chat completions messages) to the default model
+        in the provider's request shape; return the answer text."""
         service = self._get_service()
-        payload = service.make_openai_api_call(
-            "chat/completions",
-            data={"model": service.default_model, "messages": messages},
-            **call_options,
-        )
-        choices = payload.get("choices") or [{}]
-        return ((choices[0].get("message") or {}).get("content") or "").strip()
+        provider = service._provider()
+        dialect, endpoint, body = provider.chat_request(service.default_model, messages)
+        payload = service._json_call(dialect, endpoint, "POST", body, **call_options)
+        return provider.answer_text(payload)
 
     @api.private
     def record_batch(self, batch_id, request_type="other", **attribution):

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..compat import Constraint, table_constraints
+from ..tools import providers
 from ..tools.openai_usage import (
     USAGE_FIELDS,
 )
@@ -52,6 +53,12 @@ class AiUsageLog(models.Model):
     service_id = fields.Many2one(
         "ai.service", required=True, ondelete="restrict", index=True
     )
+    provider = fields.Selection(
+        providers.SELECTION,
+        required=True,
+        default="openai",
+        help="The provider of the service at the time of the call.",
+    )
     request_type = fields.Selection(REQUEST_TYPES, required=True, default="other")
     status = fields.Selection(STATUSES, required=True, default="processing")
     error_rate = fields.Float(
@@ -76,6 +83,10 @@ class AiUsageLog(models.Model):
     input_tokens = fields.Integer(help="All input tokens, of every kind below.")
     cached_input_tokens = fields.Integer(help="Input tokens read from the cache.")
     cache_write_tokens = fields.Integer(help="Input tokens written to the cache.")
+    cache_write_1h_tokens = fields.Integer(
+        "Cache Write (1 Hour) Tokens",
+        help="The part of the cache writes kept for an hour (Anthropic), billed apart.",
+    )
     audio_input_tokens = fields.Integer()
     cached_audio_input_tokens = fields.Integer()
     image_input_tokens = fields.Integer()

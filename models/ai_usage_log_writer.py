@@ -219,6 +219,7 @@ class AiUsageLogWriter(models.AbstractModel):
             )
         return {
             "service_id": service.id,
+            "provider": service.provider,
             "company_id": service.company_id.id or self.env.company.id,
             "user_id": self.env.uid,
             "status": "processing",
@@ -441,6 +442,7 @@ class AiUsageLogWriter(models.AbstractModel):
             vals = dict(
                 log_values,
                 service_id=service.id,
+                provider=service.provider,
                 company_id=service.company_id.id,
                 endpoint=batch.get("endpoint", "").removeprefix("/v1/"),
                 model=result.body.get("model") or batch.get("model") or False,

@@ -299,7 +299,8 @@ class AiUsageReport(models.AbstractModel):
                 """
                 SELECT GROUPING(source.model, source.request_type, source.status,
                                 source.currency_id),
-                       service.name, COALESCE(source.model, ''), source.request_type,
+                       service.name, service.provider, COALESCE(source.model, ''),
+                       source.request_type,
                        source.status, currency.name, sum(calls), sum(input_tokens),
                        sum(cached_input_tokens), sum(output_tokens),
                        sum(reasoning_tokens), sum(cost), sum(priced_calls),
@@ -308,9 +309,11 @@ class AiUsageReport(models.AbstractModel):
                   JOIN ai_service service ON service.id = source.service_id
              LEFT JOIN res_currency currency ON currency.id = source.currency_id
               GROUP BY GROUPING SETS (
-                       (service.name, source.model, source.request_type, source.status),
-                       (service.name, source.model, source.currency_id, currency.name),
-                       (service.name))
+                       (service.name, service.provider, source.model,
+                        source.request_type, source.status),
+                       (service.name, service.provider, source.model,
+                        source.currency_id, currency.name),
+                       (service.name, service.provider))
                 """,
                 SQL(", ").join(
                     SQL("sum(%s)", SQL.identifier(c)) for c in bucket_columns
@@ -320,12 +323,13 @@ class AiUsageReport(models.AbstractModel):
         )
         requests, tokens, costs, durations = [], {}, [], []
         for row in self.env.cr.fetchall():
-            grouping, service, model, request_type, status, currency = row[:6]
-            calls, *kinds = row[6:11]
-            cost, priced, finished_calls, duration_ms, *cumulative = row[11:]
+            grouping, service, provider, model, request_type, status = row[:6]
+            currency, calls, *kinds = row[6:12]
+            cost, priced, finished_calls, duration_ms, *cumulative = row[12:]
             if grouping == BY_REQUEST:
                 labels = {
                     "service": service,
+                    "provider": provider,
                     "model": model,
                     "request_type": request_type,
                     "status": status,
@@ -334,32 +338,36 @@ class AiUsageReport(models.AbstractModel):
                 for kind, value in zip(
                     ("input", "cached", "output", "reasoning"), kinds, strict=True
                 ):
-                    key = (service, model, kind)
+                    key = (service, provider, model, kind)
                     tokens[key] = tokens.get(key, 0) + value
             elif grouping == BY_CURRENCY and currency and priced:
-                labels = {"service": service, "model": model, "currency": currency}
+                labels = {
+                    "service": service,
+                    "provider": provider,
+                    "model": model,
+                    "currency": currency,
+                }
                 costs.append(("", labels, float(cost)))
             elif grouping == BY_SERVICE and finished_calls:
+                by_service = {"service": service, "provider": provider}
                 for bound, value in zip(DURATION_BUCKETS_MS, cumulative, strict=True):
-                    labels = {"service": service, "le": str(bound / 1000)}
+                    labels = dict(by_service, le=str(bound / 1000))
                     durations.append(("_bucket", labels, value))
                 durations.append(
-                    ("_bucket", {"service": service, "le": "+Inf"}, finished_calls)
+                    ("_bucket", dict(by_service, le="+Inf"), finished_calls)
                 )
-                durations.append(
-                    ("_sum", {"service": service}, float(duration_ms) / 1000)
-                )
-                durations.append(("_count", {"service": service}, finished_calls))
+                durations.append(("_sum", by_service, float(duration_ms) / 1000))
+                durations.append(("_count", by_service, finished_calls))
         lines = prometheus_text.family(
-            "ai_usage_requests_total", "counter", "OpenAI calls logged.", requests
+            "ai_usage_requests_total", "counter", "AI calls logged.", requests
         )
         lines += prometheus_text.family(
             "ai_usage_tokens_total",
             "counter",
             "Tokens used, by kind (cached is part of input, reasoning part of output).",
             [
-                ("", {"service": s, "model": m, "kind": k}, v)
-                for (s, m, k), v in sorted(tokens.items())
+                ("", {"service": s, "provider": p, "model": m, "kind": k}, v)
+                for (s, p, m, k), v in sorted(tokens.items())
             ],
         )
         lines += prometheus_text.family(

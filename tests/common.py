@@ -10,6 +10,7 @@ from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import _super_send, get_db_name
 
 from .fake_openai import FakeOpenAI
+from .fake_providers import PROVIDER_ROUTES
 
 TEST_API_KEY = "sk-test-ABCDEF0123456789abcdef0123456789"
 
@@ -18,11 +19,12 @@ _fake_openai_lock = threading.Lock()
 
 
 def fake_openai():
-    """The fake OpenAI server shared by the test run, started on first use."""
+    """The fake OpenAI server shared by the test run, started on first use;
+    it fakes the other providers too."""
     global _fake_openai
     with _fake_openai_lock:
         if _fake_openai is None:
-            _fake_openai = FakeOpenAI()
+            _fake_openai = FakeOpenAI(routes=PROVIDER_ROUTES)
     return _fake_openai
 
 

@@ -142,7 +142,11 @@ class Reply:
 
 
 class FakeOpenAI:
-    def __init__(self):
+    """``routes``: {path prefix: reply(method, path, body, headers)}, the
+    other providers this server also fakes (tests.fake_providers)."""
+
+    def __init__(self, routes=None):
+        self.routes = routes or {}
         self.lock = threading.Lock()
         self.replies = deque()
         self.requests = []
@@ -159,6 +163,14 @@ class FakeOpenAI:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def url_of(self, provider):
+        """The base URL of another provider's fake (tests.fake_providers):
+        anthropic, gemini or azure."""
+        path = {"anthropic": "anthropic/v1", "gemini": "gemini/v1beta"}.get(
+            provider, provider
+        )
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
 
     def stop(self):
         self.server.shutdown()
@@ -211,7 +223,11 @@ class FakeOpenAI:
             return [r for r in self.requests if path is None or r["path"] == path]
 
     # -- default behaviour: a well-behaved OpenAI ------------------------
-    def default_reply(self, method, path, body):
+    def default_reply(self, method, path, body, headers=None):
+        for prefix, reply in self.routes.items():
+            if path.startswith(prefix):
+                body = body if isinstance(body, dict) else {}
+                return reply(method, path, body, headers or {})
         body = body if isinstance(body, dict) else {}
         model = body.get("model", "gpt-4o-mini")
         if method == "GET" and path == "/v1/models":
@@ -406,6 +422,7 @@ class FakeOpenAI:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = None
+                headers = {name.title(): value for name, value in self.headers.items()}
                 with fake.lock:
                     fake.requests.append(
                         {
@@ -413,14 +430,11 @@ class FakeOpenAI:
                             "path": self.path,
                             "json": body,
                             "client_port": self.client_address[1],
-                            "headers": {
-                                name.title(): value
-                                for name, value in self.headers.items()
-                            },
+                            "headers": headers,
                         }
                     )
                     reply = fake.replies.popleft() if fake.replies else None
-                reply = reply or fake.default_reply(method, self.path, body)
+                reply = reply or fake.default_reply(method, self.path, body, headers)
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.events is not None:

@@ -74,6 +74,25 @@ class TestRpcAbuse(AiHttpCase):
         self.assertEqual((log.status, log.user_id), ("success", self.user))
         self.assertGreater(log.total_tokens, 0)
 
+    def test_make_api_call_takes_no_measured_fact_over_rpc(self):
+        for forged in ({"is_batch": True}, {"model": "gpt-4o-mini"}, {"cost": 0}):
+            with self.subTest(forged=forged):
+                self.assertRefused(
+                    "ai.service",
+                    "make_api_call",
+                    [self.service.ids, "chat/completions"],
+                    dict(forged, data={"messages": MESSAGES}),
+                )
+        self.assertFalse(self.fake.received(), "nothing was sent")
+        self.rpc(
+            "ai.service",
+            "make_api_call",
+            [self.service.ids, "chat/completions"],
+            {"data": {"messages": MESSAGES}, "message_id": "native"},
+        )
+        [log] = self.logs()
+        self.assertEqual((log.message_id, log.is_batch), ("native", False))
+
     def test_no_forged_log_over_rpc(self):
         forged = {
             "status": "success",

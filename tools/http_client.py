@@ -1,5 +1,6 @@
-"""Sending one request to an OpenAI-compatible API: retries with backoff and
-Retry-After, one deadline for the whole call, error classification.
+"""Sending one request to an AI provider's API (tools.providers): retries
+with backoff and Retry-After, one deadline for the whole call, error
+classification.
 
 Plain Python (no Odoo): the HTTP session, the sleep and the clock are
 injected, so every rule here is unit-tested without a database or a server."""
@@ -10,9 +11,9 @@ import time
 
 import requests
 
+from . import providers
 from .openai_usage import backoff_delay, extract_error, parse_retry_after
 
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
 # A connection not made by then is given up and retried: a host that does not
@@ -80,8 +81,18 @@ def error_response_failure(status, payload, text, retry_count=0):
     )
 
 
+def retry_after_of(headers):
+    """Seconds a provider asks to wait: Azure's ``retry-after-ms`` (more
+    precise) or the standard ``Retry-After``; None when it does not say."""
+    milliseconds = parse_retry_after(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    return parse_retry_after(headers.get("Retry-After"))
+
+
 class ApiClient:
-    """Sends requests to one API base URL with one key.
+    """Sends requests to one API base URL with one key, in one provider's
+    dialect (tools.providers; by default OpenAI's).
 
     ``session``: anything with requests' ``request(method, url, **kwargs)``;
     ``sleep`` and ``clock`` (monotonic seconds) are injectable for tests."""
@@ -96,11 +107,17 @@ class ApiClient:
         sleep=time.sleep,
         clock=time.monotonic,
         rng=random,
+        provider=None,
+        dialect=providers.OPENAI_DIALECT,
+        api_version=None,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
+        self.provider = provider or providers.get("openai")
+        self.dialect = dialect
+        self.api_version = api_version
         self.session = session
         self.sleep = sleep
         self.clock = clock
@@ -111,9 +128,16 @@ class ApiClient:
         being the last one received (maybe an error status), or raise
         CallFailed when no answer came. The whole call, retries included,
         fits in the timeout."""
-        url = f"{self.base_url}/{endpoint}"
+        provider = self.provider
+        url = provider.url(
+            self.base_url,
+            endpoint,
+            self.dialect,
+            model=provider.request_model(endpoint, body, self.dialect),
+            api_version=self.api_version,
+        )
         headers = {
-            "Authorization": f"Bearer {self.api_key or ''}",
+            **provider.headers(self.api_key, self.dialect, self.api_version),
             "Accept": "text/event-stream" if stream else "application/json",
         }
         payload = None
@@ -141,9 +165,9 @@ class ApiClient:
                         code, exception_message(error), retry_count=retry_count
                     ) from None
             else:
-                if response.status_code not in RETRYABLE_STATUSES:
+                if response.status_code not in provider.retryable_statuses:
                     return response, retry_count
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_of(response.headers)
                 if not self._may_retry(retry_count, deadline, retry_after):
                     return response, retry_count
                 response.close()

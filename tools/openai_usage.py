@@ -1,5 +1,8 @@
-"""Plain-Python helpers for reading OpenAI responses: usage, response facts,
-error details, retry timing and secret redaction. No ORM in here."""
+"""Plain-Python helpers for reading AI responses: usage, response facts,
+error details, retry timing and secret redaction. Each is read by its shape:
+OpenAI's (also Azure's and every OpenAI-compatible server's), Anthropic's
+Messages API and Google's Gemini API, as JSON or as their SDKs' objects.
+No ORM in here."""
 
 import email.utils
 import hashlib
@@ -11,19 +14,29 @@ import time
 # A token count above this is not a real call: a broken proxy or a bad parse.
 MAX_PLAUSIBLE_TOKENS = 100_000_000
 
-SECRET_PATTERN = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-]{8,}")
+# OpenAI and Anthropic (sk-ant-...) keys, Google API keys (AIza...)
+SECRET_PATTERN = re.compile(r"\b(?:(?:sk|rk|sess)-[A-Za-z0-9_\-]{8,}|AIza[\w\-]{20,})")
 BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.=]{8,}")
+# a key in a header or a query string (Azure's api-key, Anthropic's
+# x-api-key, Gemini's x-goog-api-key or ?key=), whatever its format
+KEY_FIELD_PATTERN = re.compile(
+    r"(?i)((?:x-goog-api-key|x-api-key|api-key|api_key)[\"']?\s*[:=]\s*[\"']?"
+    r"|[?&]key=)[^\s\"'&,]{6,}"
+)
 REDACTED = "[redacted]"
 
 # Every kind of usage a response can report. Cached, cache-write, audio and
 # image input tokens are parts of input_tokens; reasoning, audio and image
-# output tokens parts of output_tokens. audio_seconds is what whisper bills
-# (a transcription's {"type": "duration"} usage); input_characters what tts
-# bills (counted from the request: speech responses carry no usage).
+# output tokens parts of output_tokens; cache writes of an hour (Anthropic's
+# long cache, billed apart) part of the cache writes. audio_seconds is what
+# whisper bills (a transcription's {"type": "duration"} usage);
+# input_characters what tts bills (counted from the request: speech
+# responses carry no usage).
 TOKEN_FIELDS = (
     "input_tokens",
     "cached_input_tokens",
     "cache_write_tokens",
+    "cache_write_1h_tokens",
     "audio_input_tokens",
     "cached_audio_input_tokens",
     "image_input_tokens",
@@ -55,6 +68,7 @@ def redact_secrets(text, secrets=()):
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     text = SECRET_PATTERN.sub(REDACTED, text)
+    text = KEY_FIELD_PATTERN.sub(r"\1" + REDACTED, text)
     return BEARER_PATTERN.sub(r"\1" + REDACTED, text)
 
 
@@ -66,7 +80,7 @@ def to_payload(result):
         return None
     if isinstance(result, dict):
         return result
-    if hasattr(result, "model_dump"):  # openai SDK (pydantic) objects
+    if hasattr(result, "model_dump"):  # openai, anthropic, google-genai objects
         try:
             return result.model_dump(mode="json")
         except TypeError:
@@ -117,20 +131,98 @@ def _is_image_result(payload):
     return "object" not in payload and isinstance(payload.get("data"), list)
 
 
+def _field(block, camel):
+    """A field of a Gemini block, named in camelCase in JSON and in
+    snake_case by the google-genai SDK's objects."""
+    if camel in block:
+        return block[camel]
+    return block.get(re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), camel))
+
+
+def _modality_tokens(details, modality):
+    return sum(
+        _field(part, "tokenCount") or 0
+        for part in details or ()
+        if isinstance(part, dict) and part.get("modality") == modality
+    )
+
+
+def _gemini_usage(metadata):
+    """Gemini's ``usageMetadata``: the prompt count includes the cached
+    content and leaves out the prompt of tool use; the candidates count
+    leaves out the thoughts, which are billed as output."""
+    prompt = _token_count(_field(metadata, "promptTokenCount"), "promptTokenCount")
+    tool_prompt = _field(metadata, "toolUsePromptTokenCount")
+    candidates = _field(metadata, "candidatesTokenCount")
+    thoughts = _field(metadata, "thoughtsTokenCount")
+    prompt_details = _field(metadata, "promptTokensDetails")
+    values = {
+        "input_tokens": (prompt or 0)
+        + (_token_count(tool_prompt, "toolUsePromptTokenCount") or 0),
+        "cached_input_tokens": _field(metadata, "cachedContentTokenCount"),
+        "audio_input_tokens": _modality_tokens(prompt_details, "AUDIO"),
+        "cached_audio_input_tokens": _modality_tokens(
+            _field(metadata, "cacheTokensDetails"), "AUDIO"
+        ),
+        "output_tokens": (_token_count(candidates, "candidatesTokenCount") or 0)
+        + (_token_count(thoughts, "thoughtsTokenCount") or 0),
+        "reasoning_tokens": thoughts,
+        "image_output_tokens": _modality_tokens(
+            _field(metadata, "candidatesTokensDetails"), "IMAGE"
+        ),
+        "total_tokens": _field(metadata, "totalTokenCount"),
+    }
+    return checked_usage({k: v for k, v in values.items() if v is not None})
+
+
+def _anthropic_usage(usage):
+    """Anthropic's usage: its input tokens leave out those read from and
+    written to the cache, each counted apart; the hour-long cache writes are
+    a part of the writes (``cache_creation``)."""
+    read = _token_count(usage.get("cache_read_input_tokens"), "cache_read") or 0
+    write = _token_count(usage.get("cache_creation_input_tokens"), "cache_write") or 0
+    uncached = _token_count(usage.get("input_tokens"), "input_tokens") or 0
+    creation = usage.get("cache_creation")
+    long_writes = (
+        creation.get("ephemeral_1h_input_tokens") if isinstance(creation, dict) else 0
+    )
+    return checked_usage(
+        {
+            "input_tokens": uncached + read + write,
+            "cached_input_tokens": read,
+            "cache_write_tokens": write,
+            "cache_write_1h_tokens": long_writes or 0,
+            "output_tokens": usage.get("output_tokens"),
+        }
+    )
+
+
+def is_anthropic_usage(usage):
+    return "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage
+
+
 def extract_usage(payload):
-    """Read usage from any OpenAI response shape of the OpenAPI spec.
+    """Read usage from any response shape: OpenAI's of the OpenAPI spec,
+    Anthropic's and Gemini's.
 
     Chat completions (``prompt_tokens``, ``*_tokens_details``), the
     Responses API, embeddings, realtime (``input_token_details`` with
     ``cached_tokens_details``), transcriptions (token or duration usage),
-    the Images API and their stream events are understood. Return a dict
-    with the keys of USAGE_FIELDS, or None when the response reports no
-    usage. Raise UsageError when the numbers are impossible."""
+    the Images API and their stream events are understood; so are
+    Anthropic's Messages (``cache_read_input_tokens``...) and Gemini's
+    ``usageMetadata``. Return a dict with the keys of USAGE_FIELDS, or None
+    when the response reports no usage. Raise UsageError when the numbers
+    are impossible."""
     if not isinstance(payload, dict):
         return None
+    metadata = _field(payload, "usageMetadata")
+    if isinstance(metadata, dict):
+        return _gemini_usage(metadata)
     usage = _usage_block(payload)
     if usage is None:
         return None
+    if is_anthropic_usage(usage) or payload.get("type") == "message":
+        return _anthropic_usage(usage)
     if usage.get("type") == "duration":
         return checked_usage({"audio_seconds": _seconds(usage.get("seconds"))})
     if usage.get("type") == "characters":  # see speech_payload
@@ -187,6 +279,8 @@ def checked_usage(usage):
     values["audio_seconds"] = (
         _seconds(usage["audio_seconds"]) if usage.get("audio_seconds") else 0.0
     )
+    if values["cache_write_1h_tokens"] > values["cache_write_tokens"]:
+        raise UsageError("usage reports more cache_write_1h_tokens than cache writes")
     parts = (
         ("cached_input_tokens", "cache_write_tokens"),
         ("audio_input_tokens", "image_input_tokens"),
@@ -237,10 +331,59 @@ def _output_text_length(payload):
     return length
 
 
+def _anthropic_info(payload):
+    text = sum(
+        len(block.get("text") or "")
+        for block in payload.get("content") or ()
+        if isinstance(block, dict)
+    )
+    return {
+        "response_id": payload.get("id") or False,
+        "response_model": payload.get("model") or False,
+        "system_fingerprint": False,
+        "finish_reason": payload.get("stop_reason") or False,
+        "response_length": text,
+        "service_tier": (payload.get("usage") or {}).get("service_tier") or False,
+    }
+
+
+def gemini_text_length(payload):
+    """Characters of text in a Gemini answer (or stream chunk)."""
+    return sum(
+        len(part.get("text") or "")
+        for candidate in payload.get("candidates") or ()
+        for part in (candidate.get("content") or {}).get("parts") or ()
+        if isinstance(part, dict) and not part.get("thought")
+    )
+
+
+def gemini_finish_reason(payload):
+    for candidate in payload.get("candidates") or ():
+        reason = _field(candidate, "finishReason")
+        if reason:
+            return reason
+    return None
+
+
+def _gemini_info(payload):
+    return {
+        "response_id": _field(payload, "responseId") or False,
+        "response_model": _field(payload, "modelVersion") or False,
+        "system_fingerprint": False,
+        "finish_reason": gemini_finish_reason(payload) or False,
+        "response_length": gemini_text_length(payload),
+        "service_tier": False,
+    }
+
+
 def extract_response_info(payload):
     """Facts about a response other than usage, as log values."""
     if not isinstance(payload, dict):
         return {}
+    if payload.get("type") == "message":
+        return _anthropic_info(payload)
+    if "candidates" in payload or _field(payload, "usageMetadata"):
+        return _gemini_info(payload)
     if payload.get("object") != "response" and isinstance(
         payload.get("response"), dict
     ):
@@ -265,10 +408,17 @@ def extract_response_info(payload):
 
 
 def extract_error(payload, http_status=None):
-    """Return (error_code, message) from an OpenAI error body."""
+    """Return (error_code, message) from an error body: OpenAI's
+    (``code`` or ``type``), Anthropic's (``type``) or Google's (its
+    ``status``, such as RESOURCE_EXHAUSTED, rather than the HTTP code it
+    repeats; a stream's errors come as a one-item list)."""
+    if isinstance(payload, list) and len(payload) == 1:
+        payload = payload[0]
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, dict):
-        code = error.get("code") or error.get("type")
+        code = error.get("code")
+        if not isinstance(code, str):
+            code = error.get("status") or error.get("type") or code
         message = error.get("message") or ""
     elif isinstance(error, str):
         code, message = None, error
@@ -325,8 +475,9 @@ def compute_cost(usage, prices):
     reasoning, audio and image output tokens out of the output tokens. A
     missing (zero) price of a discount or of a kind OpenAI bills like text
     falls back: cached to uncached, cache writes and image input to input,
-    image output and reasoning to output. Audio, seconds and characters have
-    no text equivalent: without their price, raise PriceMissing."""
+    image output and reasoning to output. Audio, seconds, characters and
+    hour-long cache writes have no such equivalent: without their price,
+    raise PriceMissing."""
 
     def count(name):
         return usage.get(name) or 0
@@ -347,6 +498,7 @@ def compute_cost(usage, prices):
     cached_image = count("cached_image_input_tokens")
     cached_text = max(count("cached_input_tokens") - cached_audio - cached_image, 0)
     cache_write = count("cache_write_tokens")
+    long_cache_write = count("cache_write_1h_tokens")
     text_in = max(count("input_tokens") - audio_in - image_in, 0)
     uncached_text = max(text_in - cached_text - cache_write, 0)
     audio_out, image_out = count("audio_output_tokens"), count("image_output_tokens")
@@ -359,7 +511,8 @@ def compute_cost(usage, prices):
     per_million = (
         uncached_text * input_price
         + cached_text * price("cached_input", input_price)
-        + cache_write * price("cache_write", input_price)
+        + (cache_write - long_cache_write) * price("cache_write", input_price)
+        + long_cache_write * required("cache_write_1h", long_cache_write)
         + (audio_in - cached_audio) * audio_price
         + cached_audio * price("cached_audio_input", audio_price)
         + (image_in - cached_image) * image_price

@@ -1,11 +1,17 @@
-"""Dated OpenAI prices from the maintained catalogue of the ``genai-prices``
-package (MIT, bundled data: works offline), as rows our price list can hold.
+"""Dated prices of every provider (OpenAI, Anthropic, Google, Azure,
+Mistral...) from the maintained catalogue of the ``genai-prices`` package
+(MIT, bundled data: works offline), as rows our price list can hold.
 No Odoo in here.
 
-Only what a row can price exactly is given: a model named exactly (not by
-a pattern), priced in the units of ROW_PRICES, with a dated history where
-the catalogue has one. A model priced by any other unit is left out, so
-that it stays *Missing Price* rather than being billed at a wrong rate.
+Only what a row can price exactly is given: a model priced in the units of
+ROW_PRICES, with a dated history where the catalogue has one. For OpenAI,
+only models the catalogue names exactly (the catalogue's patterns there
+cover families such as fine-tunes, priced apart). For the other providers,
+whose catalogue names most models by a pattern (claude-sonnet-4-5 for every
+claude-sonnet-4-5-<date>), a name the catalogue's own matching gives to one
+model gets that model's rows, under that exact name. A model priced by any
+other unit is left out, so that it stays *Missing Price* rather than being
+billed at a wrong rate.
 Long-context prices (a higher rate for every token once the input passes a
 threshold) are rows of their own from that threshold. Service tiers (flex,
 priority) and batch rates are rows of their tier, from the date the
@@ -20,13 +26,14 @@ from decimal import Decimal
 SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # gpt-4o-2024-08-06
 # the first price of a model, for which the catalogue gives no start date
 CATALOGUE_EPOCH = datetime.date(2020, 1, 1)
-PROVIDER = "openai"
+OPENAI = "openai"
 # the catalogue's units and the ai.model.price values they are, with the
 # factor from its unit to ours (per hour in the catalogue, per minute here)
 ROW_PRICES = {
     "input_mtok": ("input", 1),
     "cache_read_mtok": ("cached_input", 1),
     "cache_write_mtok": ("cache_write", 1),
+    "cache_write_1h_mtok": ("cache_write_1h", 1),
     "output_mtok": ("output", 1),
     "input_audio_mtok": ("audio_input", 1),
     "cache_audio_read_mtok": ("cached_audio_input", 1),
@@ -165,54 +172,90 @@ def _tier_prices(model, dated):
     return tiered
 
 
-def rows():
-    """Every price row the catalogue gives for OpenAI: dicts of model_name,
-    price_tier (standard, flex, priority, batch), date_from,
-    min_input_tokens (0, or the long-context threshold the row is for), the
-    values of ROW_VALUES (USD per 1M tokens or characters, per minute of
-    audio), and ``entry``, the catalogue's model that names it (several
-    names, such as dated snapshots, can be one model). Empty without the
-    package."""
+def providers():
+    """The catalogue's provider ids; empty without the package."""
     try:
         from genai_prices import data_snapshot
     except ImportError:
         return []
-    [provider] = [p for p in data_snapshot.get_snapshot().providers if p.id == PROVIDER]
-    result = []
+    return [provider.id for provider in data_snapshot.get_snapshot().providers]
+
+
+def _catalogue_provider(provider_id):
+    try:
+        from genai_prices import data_snapshot
+    except ImportError:
+        return None
+    found = [p for p in data_snapshot.get_snapshot().providers if p.id == provider_id]
+    return found[0] if found else None
+
+
+def _model_rows(model, names):
+    """The rows of one catalogue model, for each of ``names``."""
+    dated = sorted(_dated_prices(model.prices), key=lambda item: item[0])
+    if not dated:
+        return []
+    priced = [("standard", day, price) for day, price in dated]
+    priced += _tier_prices(model, dated)
+    converted = [(tier, day, _row_prices(price)) for tier, day, price in priced]
+    if any(prices is None for _tier, _day, prices in converted):
+        return []
+    return [
+        dict(
+            prices,
+            model_name=name,
+            price_tier=tier,
+            date_from=day,
+            min_input_tokens=threshold,
+            entry=model.id,
+        )
+        for name in names
+        for tier, day, thresholds in converted
+        for threshold, prices in thresholds
+    ]
+
+
+def rows(provider_id=OPENAI):
+    """Every price row the catalogue gives for a provider's models named
+    exactly: dicts of model_name, price_tier (standard, flex, priority,
+    batch), date_from, min_input_tokens (0, or the long-context threshold
+    the row is for), the values of ROW_VALUES (USD per 1M tokens or
+    characters, per minute of audio), and ``entry``, the catalogue's model
+    that names it (several names, such as dated snapshots, can be one
+    model). Empty without the package or the provider."""
+    provider = _catalogue_provider(provider_id)
+    if provider is None:
+        return []
+    return [
+        row
+        for model in provider.models
+        for row in _model_rows(model, _row_names(model.match))
+    ]
+
+
+def _matched_rows(model_name, provider_id):
+    """The rows, under ``model_name``, of the one model the catalogue's own
+    matching gives that name to (not for OpenAI: see the module's doc)."""
+    provider = _catalogue_provider(provider_id)
+    if provider is None or provider_id == OPENAI:
+        return []
     for model in provider.models:
-        dated = sorted(_dated_prices(model.prices), key=lambda item: item[0])
-        if not dated:
-            continue
-        priced = [("standard", day, price) for day, price in dated]
-        priced += _tier_prices(model, dated)
-        converted = [(tier, day, _row_prices(price)) for tier, day, price in priced]
-        if any(prices is None for _tier, _day, prices in converted):
-            continue
-        for name in _row_names(model.match):
-            for tier, day, thresholds in converted:
-                for threshold, prices in thresholds:
-                    result.append(
-                        dict(
-                            prices,
-                            model_name=name,
-                            price_tier=tier,
-                            date_from=day,
-                            min_input_tokens=threshold,
-                            entry=model.id,
-                        )
-                    )
-    return result
+        if model.match.is_match(model_name):
+            return _model_rows(model, (model_name,))
+    return []
 
 
-def rows_for(model_name):
-    """The catalogue rows of one exact model name."""
-    key = version()
+def rows_for(model_name, provider_id=OPENAI):
+    """The catalogue rows of one exact model name of a provider."""
+    key = (version(), provider_id)
     if key not in _rows_by_name:
-        _rows_by_name.clear()
         index = _rows_by_name.setdefault(key, {})
-        for row in rows():
+        for row in rows(provider_id):
             index.setdefault(row["model_name"], []).append(row)
-    return list(_rows_by_name[key].get(model_name, ()))
+    found = _rows_by_name[key].get(model_name)
+    if found is None:
+        found = _rows_by_name[key][model_name] = _matched_rows(model_name, provider_id)
+    return list(found)
 
 
-_rows_by_name = {}  # {catalogue version: {model name: rows}}
+_rows_by_name = {}  # {(catalogue version, provider id): {model name: rows}}

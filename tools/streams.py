@@ -1,10 +1,13 @@
-"""Server-sent event streams of the OpenAI API (chat completions chunks and
-Responses API events): one parser, and one rule that turns what a stream
-sent, and how it ended, into the call's outcome. No Odoo in here.
+"""Server-sent event streams of the AI APIs (OpenAI's chat completions
+chunks and Responses API events, Anthropic's Messages events, Gemini's
+answer chunks): one parser, and one rule that turns what a stream sent, and
+how it ended, into the call's outcome. No Odoo in here.
 
 | the stream                                       | status  | error code        |
 |--------------------------------------------------|---------|-------------------|
-| ``[DONE]`` or ``response.completed``             | success |                   |
+| ``[DONE]``, ``response.completed``, Anthropic's  | success |                   |
+| ``message_stop``, a Gemini chunk that ends its   |         |                   |
+| answer (``finishReason``)                        |         |                   |
 | ``response.incomplete``                          | success | (finish reason =  |
 |                                                  |         | incomplete reason)|
 | ``response.failed``, an ``error`` event or chunk | failed  | the event's code  |
@@ -17,7 +20,15 @@ Whatever usage the stream reported is kept in every case."""
 import json
 import time
 
+from .openai_usage import gemini_finish_reason, gemini_text_length
+
 DONE = "[DONE]"
+ANTHROPIC_EVENTS = frozenset(
+    {
+        "message_start", "message_delta", "message_stop", "content_block_start",
+        "content_block_delta", "content_block_stop", "ping",
+    }
+)  # fmt: skip
 
 # Stream endings, as the code that reads the stream saw them.
 ENDED = "ended"  # the server closed the stream (or the network cut it)
@@ -119,8 +130,40 @@ class StreamWatcher:
             self._observe(event)
         return event
 
+    def _observe_anthropic(self, event, kind):
+        """Anthropic's events: the usage of message_start (input and cache)
+        is completed by each message_delta (output, cumulative)."""
+        message = event.get("message") if kind == "message_start" else None
+        usage = (message or event).get("usage")
+        if isinstance(usage, dict):
+            merged = dict((self.usage_source or {}).get("usage") or {})
+            merged.update({k: v for k, v in usage.items() if v is not None})
+            self.usage_source = {"type": "message", "usage": merged}
+        delta = event.get("delta") if isinstance(event.get("delta"), dict) else {}
+        if kind == "content_block_delta" and isinstance(delta.get("text"), str):
+            self.response_length += len(delta["text"])
+        if delta.get("stop_reason"):
+            self.finish_reason = delta["stop_reason"]
+        if kind == "message_stop" and not self.terminal:
+            self.terminal = ("success", None, None)
+
+    def _observe_gemini(self, event):
+        """A Gemini chunk: its usage is cumulative; the chunk that ends the
+        answer names its finish reason."""
+        if "usageMetadata" in event:
+            self.usage_source = event
+        self.response_length += gemini_text_length(event)
+        reason = gemini_finish_reason(event)
+        if reason:
+            self.finish_reason = reason
+            self.terminal = self.terminal or ("success", None, None)
+
     def _observe(self, event):
         kind = event.get("type")
+        if kind in ANTHROPIC_EVENTS:
+            return self._observe_anthropic(event, kind)
+        if "candidates" in event or "usageMetadata" in event:
+            return self._observe_gemini(event)
         if isinstance(event.get("response"), dict):
             self.response = event["response"]
             if self.response.get("usage"):
@@ -156,9 +199,10 @@ class StreamWatcher:
             error = (
                 event.get("error") if isinstance(event.get("error"), dict) else event
             )
+            code = error.get("code") if isinstance(error.get("code"), str) else None
             self.terminal = (
                 "failed",
-                error.get("code") or error.get("type") or "stream_error",
+                code or error.get("status") or error.get("type") or "stream_error",
                 error.get("message") or "The stream reported an error.",
             )
 

@@ -18,7 +18,11 @@ import re
 
 CHARS_PER_TOKEN = 4
 DEFAULT_OUTPUT_TOKENS = 1000  # reserved for a call that sets no max tokens
-PROMPT_KEYS = ("messages", "input", "prompt", "instructions", "tools", "functions")
+# OpenAI, Anthropic (system) and Gemini (contents, systemInstruction) prompts
+PROMPT_KEYS = (
+    "messages", "input", "prompt", "instructions", "tools", "functions", "system",
+    "contents", "systemInstruction",
+)  # fmt: skip
 
 # (model name prefix, base tokens, tokens per tile): longest prefix first
 TILE_MODELS = (
@@ -160,6 +164,9 @@ def input_tokens(model, body):
 def output_tokens(body):
     """The output cap of a request body, or DEFAULT_OUTPUT_TOKENS."""
     body = body if isinstance(body, dict) else {}
+    config = body.get("generationConfig")  # Gemini's
+    if isinstance(config, dict):
+        body = dict(body, max_output_tokens=config.get("maxOutputTokens"))
     for key in ("max_completion_tokens", "max_output_tokens", "max_tokens"):
         value = body.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
