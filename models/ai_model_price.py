@@ -170,17 +170,8 @@ class AiModelPrice(models.Model):
 
     @api.constrains("provider")
     def _check_provider(self):
-        known = price_catalogue.providers()
         for price in self:
-            if known and price.provider not in known:
-                raise ValidationError(
-                    self.env._(
-                        "%(provider)r is not a provider of the price catalogue; "
-                        "it knows: %(known)s.",
-                        provider=price.provider,
-                        known=", ".join(known),
-                    )
-                )
+            check_catalogue_provider(self.env, price.provider)
 
     @api.depends("model_name", "match_type", "date_from")
     def _compute_display_name(self):
@@ -450,6 +441,21 @@ class AiModelPrice(models.Model):
             "currency_id": currency_id,
             "cost_company": cost_company,
         }
+
+
+def check_catalogue_provider(env, provider):
+    """Raise ValidationError when the price catalogue is installed and
+    does not know ``provider``."""
+    known = price_catalogue.providers()
+    if known and provider not in known:
+        raise ValidationError(
+            env._(
+                "%(provider)r is not a provider of the price catalogue; it knows: "
+                "%(known)s.",
+                provider=provider,
+                known=", ".join(known),
+            )
+        )
 
 
 def _notification(title, message, kind):

@@ -4,7 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..compat import Constraint, set_up_groups, table_constraints
-from ..tools import price_catalogue, providers
+from ..tools import providers
+from .ai_model_price import check_catalogue_provider
 
 
 @table_constraints
@@ -107,17 +108,8 @@ class AiService(models.Model):
 
     @api.constrains("price_provider")
     def _check_price_provider(self):
-        known = price_catalogue.providers()
-        for service in self:
-            if known and service.price_provider and service.price_provider not in known:
-                raise ValidationError(
-                    self.env._(
-                        "%(provider)r is not a provider of the price catalogue; it "
-                        "knows: %(known)s.",
-                        provider=service.price_provider,
-                        known=", ".join(known),
-                    )
-                )
+        for service in self.filtered("price_provider"):
+            check_catalogue_provider(self.env, service.price_provider)
 
     @api.model_create_multi
     def create(self, vals_list):

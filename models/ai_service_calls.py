@@ -138,9 +138,10 @@ class AiServiceCalls(models.AbstractModel):
         metadata=None,
         partner_id=None,
     ):
-        """Run ``api_call()`` (any callable that talks to OpenAI) and log its
-        usage from the result it returns: a dict, a requests.Response or an
-        openai SDK object. When it raises, log the failure and re-raise.
+        """Run ``api_call()`` (any callable that talks to an AI provider) and
+        log its usage from the result it returns: a dict, a requests.Response
+        or an openai, anthropic or google-genai SDK object. When it raises,
+        log the failure and re-raise.
 
         Not covered by the replay guard: the callable is opaque, so two calls
         cannot be told to ask the same thing (see README)."""
