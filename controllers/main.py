@@ -8,8 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 
 from ..exceptions import AiCallError, AiCallRefused, AiPayloadTooLarge
-
-METRICS_TOKEN_PARAM = "ai_usage_log.metrics_token"
+from ..models.res_config_settings import METRICS_TOKEN_PARAM
 
 
 class BadField(Exception):

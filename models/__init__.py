@@ -11,3 +11,4 @@ from . import ai_usage_log
 from . import ai_usage_log_daily
 from . import ai_usage_log_total
 from . import ai_usage_report
+from . import res_config_settings

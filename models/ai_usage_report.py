@@ -1,7 +1,8 @@
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytz
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -14,6 +15,14 @@ _logger = logging.getLogger(__name__)
 
 # GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
 BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
+TREND_DAYS = 30  # the dashboard's trend
+
+
+def _change(current, previous):
+    """Percent change from ``previous`` to ``current``; None without a base."""
+    if not previous:
+        return None
+    return round((current - previous) * 100.0 / previous, 1)
 
 
 class AiUsageReport(models.AbstractModel):
@@ -45,9 +54,27 @@ class AiUsageReport(models.AbstractModel):
                 dict(key=key, label=label, **self._dashboard_figures(domain))
             )
         month_domain = periods[1]["domain"]
+        last_month_start = self._to_utc(
+            self._local(month_start) - relativedelta(months=1)
+        )
+        last_month = self._dashboard_figures(
+            [
+                ("request_time", ">=", fields.Datetime.to_string(last_month_start)),
+                ("request_time", "<", fields.Datetime.to_string(month_start)),
+            ]
+        )
+        periods[1]["previous"] = {
+            "label": self.env._("Last Month"),
+            "calls": last_month["calls"],
+            "cost": last_month["cost"],
+            "domain": last_month["domain"],
+            "calls_change": _change(periods[1]["calls"], last_month["calls"]),
+            "cost_change": _change(periods[1]["cost"], last_month["cost"]),
+        }
         return {
             "currency": {"symbol": currency.symbol, "position": currency.position},
             "periods": periods,
+            "trend": self._dashboard_trend(today_start),
             "top_models": self._dashboard_top(month_domain, "model"),
             "budgets": self._dashboard_budgets(),
             "top_users": self._dashboard_top(month_domain, "user_id"),
@@ -90,6 +117,55 @@ class AiUsageReport(models.AbstractModel):
             tz.normalize(start).astimezone(pytz.UTC).replace(tzinfo=None)
             for start in (today, month)
         )
+
+    @api.model
+    def _local(self, utc_naive):
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        return pytz.UTC.localize(utc_naive).astimezone(tz).replace(tzinfo=None)
+
+    @api.model
+    def _to_utc(self, local_naive):
+        tz = pytz.timezone(self.env.user.tz or "UTC")
+        return tz.localize(local_naive).astimezone(pytz.UTC).replace(tzinfo=None)
+
+    @api.model
+    def _dashboard_trend(self, today_start, days=TREND_DAYS):
+        """Calls and cost of each of the last ``days`` days (the user's
+        days), oldest first, each with the domain of its logs."""
+        first_day = self._local(today_start).date() - timedelta(days=days - 1)
+        starts = [
+            self._to_utc(datetime.combine(first_day + timedelta(days=n), time.min))
+            for n in range(days + 1)
+        ]
+        rows = (
+            self.env["ai.usage.log"]
+            .with_context(tz=self.env.user.tz or "UTC")
+            ._read_group(
+                [("request_time", ">=", fields.Datetime.to_string(starts[0]))],
+                ["request_time:day"],
+                ["__count", "cost_company:sum"],
+            )
+        )
+        by_day = {
+            (day.date() if isinstance(day, datetime) else day): (calls, cost or 0.0)
+            for day, calls, cost in rows
+        }
+        trend = []
+        for n in range(days):
+            day = first_day + timedelta(days=n)
+            calls, cost = by_day.get(day, (0, 0.0))
+            trend.append(
+                {
+                    "date": fields.Date.to_string(day),
+                    "calls": calls,
+                    "cost": cost,
+                    "domain": [
+                        ("request_time", ">=", fields.Datetime.to_string(starts[n])),
+                        ("request_time", "<", fields.Datetime.to_string(starts[n + 1])),
+                    ],
+                }
+            )
+        return trend
 
     @api.model
     def _dashboard_figures(self, domain):

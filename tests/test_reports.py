@@ -35,6 +35,37 @@ def make_logs(env, service, user, specs):
 
 
 class TestDashboard(AiUsageCase):
+    def test_trend_of_30_days_and_last_month(self):
+        logs = make_logs(
+            self.env,
+            self.service,
+            self.user,
+            [("success", "gpt-4.1", 100, 0.25, False)] * 5,
+        )
+        now = fields.Datetime.now()
+        logs[1].request_time = now - timedelta(days=3)
+        logs[2].request_time = now - timedelta(days=29)  # the trend's first day
+        logs[3].request_time = now - timedelta(days=45)  # out of the trend
+        data = self.env["ai.usage.report"].with_user(self.user).get_dashboard_data()
+        trend = data["trend"]
+        self.assertEqual(len(trend), 30)
+        self.assertEqual(trend[-1]["date"], fields.Date.to_string(now.date()))
+        by_date = {day["date"]: day for day in trend}
+        self.assertEqual(sum(day["calls"] for day in trend), 4)
+        self.assertEqual(trend[0]["calls"], 1)
+        self.assertEqual(by_date[fields.Date.to_string(now.date())]["calls"], 2)
+        three_days_ago = by_date[
+            fields.Date.to_string((now - timedelta(days=3)).date())
+        ]
+        self.assertEqual((three_days_ago["calls"], three_days_ago["cost"]), (1, 0.25))
+        # a day's domain opens exactly that day's logs
+        self.assertEqual(
+            self.Log.with_user(self.user).search(three_days_ago["domain"]), logs[1]
+        )
+        previous = data["periods"][1]["previous"]
+        in_last_month = self.Log.search_count(previous["domain"])
+        self.assertEqual(previous["calls"], in_last_month)
+
     def test_dashboard_figures_match_the_logs(self):
         make_logs(
             self.env,
@@ -122,6 +153,10 @@ class TestUsageTour(HttpCase):
     def test_usage_tour(self):
         try:
             self.start_tour("/odoo", "ai_usage_log_tour", login="admin")
+            self.assertTrue(
+                self.env["ir.config_parameter"].get_param("ai_usage_log.metrics_token"),
+                "the tour made a metrics token in Settings",
+            )
         except unittest.SkipTest as skipped:
             if os.environ.get("CI"):
                 self.fail(f"The browser test could not run in CI: {skipped}")

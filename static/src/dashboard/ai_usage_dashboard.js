@@ -28,6 +28,22 @@ export class AiUsageDashboard extends Component {
         return position === "before" ? `${symbol} ${value}` : `${value} ${symbol}`;
     }
 
+    formatChange(percent) {
+        if (percent === null || percent === undefined) {
+            return _t("no calls before");
+        }
+        return `${percent > 0 ? "+" : ""}${formatFloat(percent, { digits: [16, 1] })} %`;
+    }
+
+    /** Bar height (percent) of a trend day: by cost, or by calls when no day has a cost. */
+    get trendScale() {
+        const trend = this.state.data.trend;
+        const maxCost = Math.max(...trend.map((day) => day.cost));
+        const key = maxCost > 0 ? "cost" : "calls";
+        const max = Math.max(...trend.map((day) => day[key]), 1e-12);
+        return (day) => (100 * day[key]) / max;
+    }
+
     formatInteger(value) {
         return formatFloat(value, { digits: [16, 0] });
     }

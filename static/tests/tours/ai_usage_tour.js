@@ -17,6 +17,14 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
             trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls",
         },
         {
+            content: "The dashboard compares this month with the last",
+            trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_previous",
+        },
+        {
+            content: "The trend shows the last 30 days, today's bar drawn",
+            trigger: ".o_ai_usage_trend .o_ai_usage_trend_day:last-child div[style*='min-height: 2px']",
+        },
+        {
             content: "Open the usage logs",
             trigger: ".o_menu_sections [data-menu-xmlid='ai_usage_log.menu_ai_usage_logs']",
             run: "click",
@@ -71,6 +79,34 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
         {
             content: "The form shows the error",
             trigger: ".o_form_view .alert-danger:contains('rate_limit_exceeded')",
+        },
+        {
+            content: "Open the configuration menu",
+            trigger: ".o_menu_sections [data-menu-xmlid='ai_usage_log.menu_ai_usage_config']",
+            run: "click",
+        },
+        {
+            content: "Open the AI Usage settings",
+            trigger: "[data-menu-xmlid='ai_usage_log.menu_ai_usage_settings']",
+            run: "click",
+        },
+        {
+            content: "The settings show the retention",
+            trigger: ".app_settings_block[data-key='ai_usage_log'] #ai_usage_retention input",
+        },
+        {
+            content: "Make a metrics token",
+            trigger: "#ai_usage_metrics button[name='action_ai_usage_new_metrics_token']",
+            run: "click",
+        },
+        {
+            content: "Confirm that the old token stops working",
+            trigger: ".modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "The new token is shown once",
+            trigger: ".o_notification:contains('Copy it now')",
         },
     ],
 });

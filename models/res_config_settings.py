@@ -1,0 +1,136 @@
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+from ..tools import price_catalogue
+
+METRICS_TOKEN_PARAM = "ai_usage_log.metrics_token"
+
+
+class ResConfigSettings(models.TransientModel):
+    """Settings > AI Usage: what the add-on reads from system parameters,
+    with the same keys, so that either place sets them."""
+
+    _inherit = "res.config.settings"
+
+    ai_usage_retention_days = fields.Integer(
+        "Keep Logs (days)",
+        config_parameter="ai_usage_log.retention_days",
+        default=0,
+        help="Logs older than this are deleted once summed in the daily summary, "
+        "whose figures stay. 0: keep every log.",
+    )
+    ai_usage_alert_error_rate = fields.Float(
+        "Error Rate Alert (%)",
+        config_parameter="ai_usage_log.alert_error_rate_percent",
+        default=5.0,
+    )
+    ai_usage_alert_min_calls = fields.Integer(
+        "Calls Before an Error Rate Alert",
+        config_parameter="ai_usage_log.alert_min_calls",
+        default=10,
+    )
+    ai_usage_alert_spike_factor = fields.Float(
+        "Token Spike Factor",
+        config_parameter="ai_usage_log.alert_token_spike_factor",
+        default=3.0,
+        help="An alert fires when a day uses this many times the tokens of the "
+        "average day of the week before.",
+    )
+    ai_usage_interrupted_margin = fields.Integer(
+        "Interrupted After (s)",
+        config_parameter="ai_usage_log.interrupted_margin_seconds",
+        default=300,
+        help="Seconds beyond a service's timeout after which a call still in "
+        "progress is marked interrupted (its worker died).",
+    )
+    ai_usage_metrics_enabled = fields.Boolean(
+        "Metrics Endpoint", compute="_compute_ai_usage_metrics_enabled"
+    )
+    ai_usage_price_catalogue = fields.Char(
+        "Price Catalogue", compute="_compute_ai_usage_price_catalogue"
+    )
+
+    @api.constrains(
+        "ai_usage_retention_days",
+        "ai_usage_alert_error_rate",
+        "ai_usage_alert_min_calls",
+        "ai_usage_alert_spike_factor",
+        "ai_usage_interrupted_margin",
+    )
+    def _check_ai_usage_settings(self):
+        for settings in self:
+            if (
+                min(
+                    settings.ai_usage_retention_days,
+                    settings.ai_usage_alert_min_calls,
+                    settings.ai_usage_interrupted_margin,
+                )
+                < 0
+            ):
+                raise ValidationError(
+                    self.env._("Days, calls and seconds cannot be negative.")
+                )
+            if not 0 <= settings.ai_usage_alert_error_rate <= 100:
+                raise ValidationError(
+                    self.env._("The error rate alert is a percentage, 0 to 100.")
+                )
+            if settings.ai_usage_alert_spike_factor < 1:
+                raise ValidationError(
+                    self.env._(
+                        "The token spike factor must be 1 or more: a day is a "
+                        "spike when it uses that many times an average day."
+                    )
+                )
+
+    def _compute_ai_usage_metrics_enabled(self):
+        enabled = bool(
+            self.env["ir.config_parameter"].sudo().get_param(METRICS_TOKEN_PARAM)
+        )
+        for settings in self:
+            settings.ai_usage_metrics_enabled = enabled
+
+    def _compute_ai_usage_price_catalogue(self):
+        version = price_catalogue.version()
+        label = (
+            self.env._("genai-prices %s", version)
+            if version
+            else self.env._("not installed (pip install genai-prices)")
+        )
+        for settings in self:
+            settings.ai_usage_price_catalogue = label
+
+    def _check_system(self):
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(self.env._("Only administrators may change this."))
+
+    def action_ai_usage_new_metrics_token(self):
+        """A new metrics token, shown once: the previous one stops working."""
+        self._check_system()
+        token = secrets.token_urlsafe(32)
+        self.env["ir.config_parameter"].sudo().set_param(METRICS_TOKEN_PARAM, token)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("New metrics token"),
+                "message": self.env._(
+                    "Copy it now, it is not shown again: %s (scrapers send "
+                    "'Authorization: Bearer <token>' to /ai_usage/metrics).",
+                    token,
+                ),
+                "type": "warning",
+                "sticky": True,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_ai_usage_revoke_metrics_token(self):
+        """No token: no metrics endpoint."""
+        self._check_system()
+        self.env["ir.config_parameter"].sudo().set_param(METRICS_TOKEN_PARAM, False)
+        return {"type": "ir.actions.client", "tag": "soft_reload"}
+
+    def action_ai_usage_update_prices(self):
+        return self.env["ai.model.price"].action_update_prices()
