@@ -19,6 +19,7 @@
         "views/ai_model_price_views.xml",
         "views/ai_usage_budget_views.xml",
         "views/ai_usage_alert_views.xml",
+        "views/ai_usage_reconciliation_views.xml",
         "views/res_config_settings_views.xml",
         "views/ai_usage_log_menus.xml",
         "security/ai_usage_log_group_setup.xml",

@@ -63,6 +63,22 @@ class AiService(models.Model):
         prefetch=False,
     )
     has_api_key = fields.Boolean(compute="_compute_has_api_key")
+    admin_api_key = fields.Char(
+        "OpenAI Admin Key",
+        groups="ai_usage_log.group_ai_usage_admin",
+        copy=False,
+        exportable=False,
+        prefetch=False,
+        help="An OpenAI organization admin key (sk-admin-...): with it, OpenAI's own "
+        "usage and cost figures are read daily and compared with the logs "
+        "(Analysis > Reconciliation).",
+    )
+    reconcile_project_id = fields.Char(
+        "OpenAI Project",
+        groups="ai_usage_log.group_ai_usage_admin",
+        help="Compare only this project's figures (proj_...): the one of this "
+        "service's key. Empty: the whole organization.",
+    )
     default_model = fields.Char(required=True, default="gpt-4o-mini", tracking=True)
     timeout = fields.Float(
         "Timeout (s)",
@@ -184,6 +200,16 @@ class AiService(models.Model):
             ),
             "success",
         )
+
+    def action_reconcile(self):
+        """Compare the last days' logs with OpenAI's own figures now."""
+        self.ensure_one()
+        rows = self.env["ai.usage.reconciliation"]._reconcile(self)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ai_usage_log.action_ai_usage_reconciliation"
+        )
+        action["domain"] = [("id", "in", rows.ids)]
+        return action
 
     def action_view_logs(self):
         self.ensure_one()

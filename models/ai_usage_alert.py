@@ -15,11 +15,13 @@ ALERT_TYPES = [
     ("token_spike", "Token Spike"),
     ("key_failure", "Key Validation Failed"),
     ("price_missing", "Model Without a Price"),
+    ("reconciliation", "Billed Cost Drift"),
 ]
 # System parameters (Settings > Technical > System Parameters) and defaults
 PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
 PARAM_MIN_CALLS = ("ai_usage_log.alert_min_calls", 10)
 PARAM_SPIKE_FACTOR = ("ai_usage_log.alert_token_spike_factor", 3.0)
+PARAM_DRIFT = ("ai_usage_log.reconciliation_drift_percent", 10.0)
 KEY_FAILURE_CODES = ("invalid_api_key", "http_401", "insufficient_quota")
 
 
@@ -69,6 +71,7 @@ class AiUsageAlert(models.Model):
             + self._token_spike_incidents(now)
             + self._key_failure_incidents(now)
             + self._price_missing_incidents(now)
+            + self._reconciliation_incidents(now)
         )
         known = set(
             self.search(
@@ -340,6 +343,64 @@ class AiUsageAlert(models.Model):
                             ("price_missing", "=", True),
                             ("model", "=", model),
                             ("company_id", "=", company.id),
+                        ]
+                    ),
+                }
+            )
+        return incidents
+
+    @api.model
+    def _reconciliation_incidents(self, now):
+        """Days of the last week whose billed cost drifts from the logs'
+        by more than the threshold: calls made outside Odoo with the same
+        organization, a mispriced model, or lost logs."""
+        threshold = self._param(PARAM_DRIFT)
+        rows = (
+            self.env["ai.usage.reconciliation"]
+            .sudo()
+            .search(
+                [
+                    ("kind", "=", "cost"),
+                    ("day", ">=", (now - timedelta(days=7)).date()),
+                    "|",
+                    ("drift_percent", ">", threshold),
+                    ("drift_percent", "<", -threshold),
+                ]
+            )
+        )
+        incidents = []
+        for row in rows:
+            service = row.service_id
+            incidents.append(
+                {
+                    "alert_type": "reconciliation",
+                    "incident_key": f"reconciliation:{service.id}:{row.day}",
+                    "name": self.env._(
+                        "%(service)s: OpenAI's bill and the logs differ by "
+                        "%(drift)s%% on %(day)s",
+                        service=service.name,
+                        drift=row.drift_percent,
+                        day=row.day,
+                    ),
+                    "message": self.env._(
+                        "On %(day)s OpenAI's Costs API says %(billed).4f USD, the logs "
+                        "of %(service)s %(logged).4f USD (drift %(drift)s%%, threshold "
+                        "%(threshold)s%%): calls made outside Odoo with the same "
+                        "organization, a mispriced model, or lost logs.",
+                        day=row.day,
+                        billed=row.billed_cost,
+                        service=service.name,
+                        logged=row.logged_cost,
+                        drift=row.drift_percent,
+                        threshold=threshold,
+                    ),
+                    "company_id": service.company_id.id,
+                    "service_id": service.id,
+                    "log_domain": _jsonable(
+                        [
+                            ("service_id", "=", service.id),
+                            ("request_time", ">=", str(row.day)),
+                            ("request_time", "<", str(row.day + timedelta(days=1))),
                         ]
                     ),
                 }

@@ -45,6 +45,13 @@ class ResConfigSettings(models.TransientModel):
         help="Seconds beyond a service's timeout after which a call still in "
         "progress is marked interrupted (its worker died).",
     )
+    ai_usage_drift_percent = fields.Float(
+        "Reconciliation Drift Alert (%)",
+        config_parameter="ai_usage_log.reconciliation_drift_percent",
+        default=10.0,
+        help="An alert fires when a day's cost billed by OpenAI differs from the "
+        "logs' by more than this.",
+    )
     ai_usage_metrics_enabled = fields.Boolean(
         "Metrics Endpoint", compute="_compute_ai_usage_metrics_enabled"
     )
@@ -58,6 +65,7 @@ class ResConfigSettings(models.TransientModel):
         "ai_usage_alert_min_calls",
         "ai_usage_alert_spike_factor",
         "ai_usage_interrupted_margin",
+        "ai_usage_drift_percent",
     )
     def _check_ai_usage_settings(self):
         for settings in self:
@@ -71,6 +79,10 @@ class ResConfigSettings(models.TransientModel):
             ):
                 raise ValidationError(
                     self.env._("Days, calls and seconds cannot be negative.")
+                )
+            if settings.ai_usage_drift_percent < 0:
+                raise ValidationError(
+                    self.env._("The reconciliation drift alert cannot be negative.")
                 )
             if not 0 <= settings.ai_usage_alert_error_rate <= 100:
                 raise ValidationError(

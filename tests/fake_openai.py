@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 # The dated snapshot OpenAI names in responses for an alias.
 SNAPSHOTS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4o": "gpt-4o-2024-08-06"}
@@ -151,6 +152,7 @@ class FakeOpenAI:
         self.replies = deque()
         self.requests = []
         self.batches = {}  # id: Batch object
+        self.billing = {}  # organization endpoint: its time buckets
         self.files = {}  # id: content
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -181,6 +183,7 @@ class FakeOpenAI:
             self.replies.clear()
             self.requests.clear()
             self.batches.clear()
+            self.billing.clear()
             self.files.clear()
 
     def finished_batch(self, batch_id, output_lines, error_lines=(), **values):
@@ -213,6 +216,28 @@ class FakeOpenAI:
                 if file_id:
                     self.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines)
         return batch
+
+    def billing_reply(self, path):
+        """The Costs and Usage APIs over ``self.billing``: {endpoint: [bucket,
+        ...]}, served two buckets a page (cursor: the next bucket's index)."""
+        endpoint, _question, query = path.removeprefix("/v1/").partition("?")
+        params = parse_qs(query)
+        if not all(k in params for k in ("start_time", "end_time", "bucket_width")):
+            return Reply(
+                400, error_body("start_time is required", "invalid_request_error")
+            )
+        start = int((params.get("page") or ["0"])[0])
+        buckets = self.billing.get(endpoint, [])
+        page = buckets[start : start + 2]
+        more = start + 2 < len(buckets)
+        return Reply(
+            body={
+                "object": "page",
+                "data": page,
+                "has_more": more,
+                "next_page": str(start + 2) if more else None,
+            }
+        )
 
     def script(self, *replies):
         with self.lock:
@@ -250,6 +275,8 @@ class FakeOpenAI:
                     ],
                 }
             )
+        if method == "GET" and path.startswith("/v1/organization/"):
+            return self.billing_reply(path)
         if path == "/v1/chat/completions":
             prompt = count_tokens(body.get("messages"))
             if body.get("stream"):
