@@ -126,3 +126,26 @@ def create_demo_logs(logs, service_id, count, days):
         if vals.get("price_missing"):
             log._clear_cost()
     return True
+
+
+def create_demo_reconciliation(reconciliation, service_id, days=14):
+    """Billed figures for the demo service's last days, as OpenAI would
+    report them: the logged ones, with a few calls made outside Odoo."""
+    rng = random.Random(19)
+    service = reconciliation.env["ai.service"].browse(service_id)
+    today = fields.Date.context_today(reconciliation.with_context(tz="UTC"))
+    first = today - timedelta(days=days - 1)
+    logged = reconciliation._logged(service, first, today + timedelta(days=1))
+    usage, costs = {}, {}
+    for (day, model), (requests, inputs, cached, outputs, cost) in logged.items():
+        outside = 1.0 if rng.random() < 0.7 else rng.uniform(1.05, 1.4)
+        usage[(day, model)] = {
+            "requests": round(requests * outside),
+            "input_tokens": round(inputs * outside),
+            "cached_tokens": round(cached * outside),
+            "output_tokens": round(outputs * outside),
+        }
+        per_day = costs.setdefault(day, {"USD": 0.0})
+        per_day["USD"] += cost * outside
+    rows = reconciliation._rows(service, usage, costs, logged)
+    return reconciliation.create(rows)

@@ -196,6 +196,13 @@ class AiUsageReconciliation(models.Model):
         return rows
 
     @api.model
+    def _create_demo_reconciliation(self, service_id):
+        """Billed figures for the demo database."""
+        from ..demo_logs import create_demo_reconciliation
+
+        return create_demo_reconciliation(self.sudo(), service_id)
+
+    @api.model
     def _cron_reconcile(self):
         """Daily: reconcile every OpenAI service that has an admin key."""
         services = (

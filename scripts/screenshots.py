@@ -23,6 +23,7 @@ PAGES = [
     ("pivot", "/odoo/action-ai_usage_log.action_ai_usage_log_analysis"),
     ("cost_by_model", "/odoo/action-ai_usage_log.action_ai_usage_log_cost_by_model"),
     ("service_form", "/odoo/action-ai_usage_log.action_ai_service/{service_id}"),
+    ("reconciliation", "/odoo/action-ai_usage_log.action_ai_usage_reconciliation"),
 ]
 
 
