@@ -1,3 +1,4 @@
+import logging
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -7,6 +8,7 @@ from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
 from ..exceptions import AiCallRefused
+from ..tools import otel
 from ..tools.openai_usage import (
     UsageError,
     checked_usage,
@@ -51,12 +53,17 @@ FACTS = (
     "service_id",
     "company_id",
     "is_batch",
+    "endpoint",
+    "request_type",
+    "provider",
     "company_currency_id",
 )
 FACTS_COLUMNS = SQL(
-    "request_time, model, service_id, company_id, is_batch, (SELECT currency_id"
-    " FROM res_company WHERE res_company.id = ai_usage_log.company_id)"
+    "request_time, model, service_id, company_id, is_batch, endpoint, request_type,"
+    " provider, (SELECT currency_id FROM res_company"
+    " WHERE res_company.id = ai_usage_log.company_id)"
 )
+OTEL_PARAMS = ("ai_usage_log.otel_endpoint", "ai_usage_log.otel_headers")
 
 
 class _StartedCalls:
@@ -81,6 +88,15 @@ class _StartedCalls:
 
 
 _started_calls = _StartedCalls()
+_logger = logging.getLogger(__name__)
+
+
+def _span_times(call):
+    """(start, end) of a call in nanoseconds since the epoch (its UTC
+    request and response times)."""
+    start = call["request_time"].replace(tzinfo=UTC).timestamp()
+    end = (call.get("response_time") or call["request_time"]).replace(tzinfo=UTC)
+    return int(start * 1e9), int(end.timestamp() * 1e9)
 
 
 def error_rate_of(status):
@@ -327,9 +343,10 @@ class AiUsageLogWriter(models.AbstractModel):
         self._check_finish_facts(extra)
         payload = to_payload(result)
         log_id = self.id
-        self._in_own_transaction(
+        finished = self._in_own_transaction(
             lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
         )
+        self._export_call(finished)
         return self
 
     @api.private
@@ -346,10 +363,33 @@ class AiUsageLogWriter(models.AbstractModel):
             except UsageError as error:
                 raise UserError(str(error)) from None
         log_id = self.id
-        self._in_own_transaction(
+        finished = self._in_own_transaction(
             lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
         )
+        self._export_call(finished)
         return self
+
+    def _export_call(self, call):
+        """Send a finished, committed call to the OpenTelemetry collector of
+        the system parameters, if any. Never raises: telemetry is not worth
+        a call."""
+        try:
+            params = self.env["ir.config_parameter"].sudo()
+            endpoint, headers = (params.get_param(name) for name in OTEL_PARAMS)
+            if not endpoint:
+                return
+            exporter = otel.exporter_for(endpoint, headers or "")
+            if exporter is None:
+                return
+            service = self.env["ai.service"].sudo().browse(call["service_id"])
+            call = dict(
+                call,
+                price_provider=service.price_provider,
+                api_base_url=service.api_base_url,
+            )
+            exporter.export(call, *_span_times(call))
+        except Exception:
+            _logger.warning("ai_usage_log: a call could not be exported", exc_info=True)
 
     def _check_finish_facts(self, facts, allowed=FINISH_FACTS):
         if set(facts) - allowed:
@@ -389,6 +429,7 @@ class AiUsageLogWriter(models.AbstractModel):
         vals.update(extra)
         self._sql_update(log_id, vals)
         self._resummarize_closed_days([facts["request_time"]])
+        return dict(facts, **vals, id=log_id)
 
     @api.model
     def _apply_failure(self, log_id, error_message, error_code, extra):
@@ -415,6 +456,7 @@ class AiUsageLogWriter(models.AbstractModel):
         vals.update(extra)
         self._sql_update(log_id, vals)
         self._resummarize_closed_days([facts["request_time"]])
+        return dict(facts, **vals, id=log_id)
 
     @api.model
     def _record_batch(self, service, batch, results, log_values):

@@ -52,6 +52,18 @@ class ResConfigSettings(models.TransientModel):
         help="An alert fires when a day's cost billed by OpenAI differs from the "
         "logs' by more than this.",
     )
+    ai_usage_otel_endpoint = fields.Char(
+        "OpenTelemetry Collector",
+        config_parameter="ai_usage_log.otel_endpoint",
+        help="Base URL of an OTLP/HTTP collector (http://collector:4318): every "
+        "finished call is exported as a GenAI span and metrics. Empty: no export.",
+    )
+    ai_usage_otel_headers = fields.Char(
+        "OTLP Headers",
+        config_parameter="ai_usage_log.otel_headers",
+        help="Headers sent to the collector, as OTEL_EXPORTER_OTLP_HEADERS writes "
+        "them: key=value,key2=value2 (an authorization, a tenant).",
+    )
     ai_usage_metrics_enabled = fields.Boolean(
         "Metrics Endpoint", compute="_compute_ai_usage_metrics_enabled"
     )
@@ -66,6 +78,7 @@ class ResConfigSettings(models.TransientModel):
         "ai_usage_alert_spike_factor",
         "ai_usage_interrupted_margin",
         "ai_usage_drift_percent",
+        "ai_usage_otel_endpoint",
     )
     def _check_ai_usage_settings(self):
         for settings in self:
@@ -79,6 +92,11 @@ class ResConfigSettings(models.TransientModel):
             ):
                 raise ValidationError(
                     self.env._("Days, calls and seconds cannot be negative.")
+                )
+            endpoint = settings.ai_usage_otel_endpoint
+            if endpoint and not endpoint.startswith(("http://", "https://")):
+                raise ValidationError(
+                    self.env._("The OpenTelemetry collector is an http(s) URL.")
                 )
             if settings.ai_usage_drift_percent < 0:
                 raise ValidationError(

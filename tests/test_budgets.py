@@ -273,15 +273,19 @@ class TestRetentionAndNeutralize(AiUsageCase):
         self.assertTrue(recent.exists())
 
     def test_neutralize_blanks_keys_and_metrics_token(self):
-        self.env["ir.config_parameter"].set_param("ai_usage_log.metrics_token", "token")
+        params = self.env["ir.config_parameter"]
+        exported = ("metrics_token", "otel_endpoint", "otel_headers")
+        for name in exported:
+            params.set_param(f"ai_usage_log.{name}", "production value")
+        self.service.sudo().admin_api_key = "sk-admin-production"
         self.env.flush_all()
         for query in get_neutralization_queries(["ai_usage_log"]):
             self.env.cr.execute(query)
         self.env.invalidate_all()
         self.assertFalse(self.service.sudo().api_key)
-        self.assertFalse(
-            self.env["ir.config_parameter"].get_param("ai_usage_log.metrics_token")
-        )
+        self.assertFalse(self.service.sudo().admin_api_key)
+        for name in exported:
+            self.assertFalse(params.get_param(f"ai_usage_log.{name}"), name)
 
 
 class TestHardLimitUnderConcurrency(CommittedCase):

@@ -47,6 +47,7 @@ class TestSettings(AiUsageCase):
             ({"ai_usage_interrupted_margin": -5}, "negative"),
             ({"ai_usage_alert_spike_factor": 0.5}, "1 or more"),
             ({"ai_usage_alert_error_rate": 150}, "0 to 100"),
+            ({"ai_usage_otel_endpoint": "collector:4318"}, "http"),
         ):
             with (
                 self.subTest(values=values),
