@@ -34,7 +34,7 @@ DEMO_MODELS = {
 
 def create_demo_logs(logs, service_id, count, days):
     """``count`` logs of the service over the last ``days`` days, priced."""
-    rng = random.Random(18)
+    rng = random.Random(18 + service_id)  # each demo service its own calls
     service = logs.env["ai.service"].browse(service_id)
     users = logs.env.ref("base.user_admin") | logs.env.ref(
         "base.user_demo", raise_if_not_found=False

@@ -27,13 +27,13 @@ REQUEST_TYPES = [
 ]  # fmt: skip
 FILL_SQL = """
 INSERT INTO ai_usage_log (
-    service_id, company_id, user_id, request_type, status, endpoint, model,
+    service_id, provider, company_id, user_id, request_type, status, endpoint, model,
     response_model, usage_state, input_tokens, cached_input_tokens, output_tokens,
     reasoning_tokens, total_tokens, cost, cost_company, currency_id, price_missing,
     request_time, response_time, duration_ms, http_status, error_code, error_rate,
     location_id, message_id, contact_id, conversation_id, retry_count,
     response_length, create_uid, write_uid, create_date, write_date)
-SELECT s.service_id, s.company_id, u.user_id, r.request_type,
+SELECT s.service_id, 'openai', s.company_id, u.user_id, r.request_type,
        CASE WHEN g %% 17 = 0 THEN 'failed' ELSE 'success' END,
        'chat/completions', m.model, m.model,
        CASE WHEN g %% 17 = 0 THEN 'missing' ELSE 'reported' END,

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import AiUsageCase
 
@@ -25,6 +26,7 @@ def make_logs(env, service, user, specs):
                 "total_tokens": tokens,
                 "cost": cost,
                 "cost_company": cost,
+                "currency_id": env.ref("base.USD").id,
                 "error_code": error_code,
                 "error_message": "Rate limit reached" if error_code else False,
                 "request_time": now - timedelta(minutes=index),
@@ -32,6 +34,37 @@ def make_logs(env, service, user, specs):
             for index, (status, model, tokens, cost, error_code) in enumerate(specs)
         ]
     )
+
+
+class TestUsageByContact(AiUsageCase):
+    def test_rebilling_report_sums_the_calls_of_each_contact(self):
+        acme, globex = self.env["res.partner"].create(
+            [{"name": "Acme"}, {"name": "Globex"}]
+        )
+        logs = make_logs(
+            self.env,
+            self.service,
+            self.user,
+            [("success", "gpt-4.1", 1000, 0.5, False)] * 3
+            + [("success", "gpt-4.1", 10, 0.25, False)],
+        )
+        logs[0].partner_id = logs[1].partner_id = acme
+        logs[2].partner_id = globex
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ai_usage_log.action_ai_usage_log_by_partner"
+        )
+        context = safe_eval(action["context"])
+        rows = self.Log._read_group(
+            safe_eval(action["domain"]) + [("service_id", "=", self.service.id)],
+            context["pivot_row_groupby"],
+            ["__count", "total_tokens:sum", "cost_company:sum"],
+        )
+        self.assertEqual(
+            {partner.name: figures for partner, *figures in rows},
+            {"Acme": [2, 2000, 1.0], "Globex": [1, 1000, 0.5]},
+            "the call without a contact is not rebilled",
+        )
+        self.assertEqual(context["pivot_column_groupby"], ["request_time:month"])
 
 
 class TestDashboard(AiUsageCase):

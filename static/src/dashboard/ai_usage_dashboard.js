@@ -3,6 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { formatFloat } from "@web/core/utils/numbers";
+import { formatAiCost } from "../cost/ai_cost_field";
 
 /**
  * AI Usage dashboard: today and this month at a glance. Every figure opens
@@ -22,10 +23,7 @@ export class AiUsageDashboard extends Component {
     }
 
     formatCost(amount) {
-        const { symbol, position } = this.state.data.currency;
-        const digits = Math.abs(amount) < 1 ? 4 : 2;
-        const value = formatFloat(amount, { digits: [16, digits] });
-        return position === "before" ? `${symbol} ${value}` : `${value} ${symbol}`;
+        return formatAiCost(amount, this.state.data.currency);
     }
 
     formatChange(percent) {

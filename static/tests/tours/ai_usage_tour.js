@@ -34,6 +34,10 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
             trigger: ".o_list_view .o_data_row",
         },
         {
+            content: "A cost reads with its currency and 4 significant decimals",
+            trigger: ".o_list_view .o_data_row .o_ai_cost:contains('$'):contains('0.0048'):not(:contains('0.00480000'))",
+        },
+        {
             content: "Open the filters",
             trigger: ".o_searchview_dropdown_toggler",
             run: "click",

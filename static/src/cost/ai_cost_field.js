@@ -1,0 +1,58 @@
+import { Component } from "@odoo/owl";
+import { getCurrency } from "@web/core/currency";
+import { localization } from "@web/core/l10n/localization";
+import { registry } from "@web/core/registry";
+import { formatFloat } from "@web/core/utils/numbers";
+import { standardFieldProps } from "@web/views/fields/standard_field_props";
+
+/**
+ * A cost as people read it: 2 decimals from one unit up, else about 4
+ * significant ones (0.01121, 0.00013), never more than the 8 stored;
+ * with the currency's symbol when one is given. Empty stays empty: an
+ * unknown cost is not zero.
+ */
+export function formatAiCost(value, currency = null) {
+    if (value === false || value === null || value === undefined) {
+        return "";
+    }
+    const size = Math.abs(value);
+    let digits = 2;
+    if (size && size < 1) {
+        digits = Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(size))));
+    }
+    let text = formatFloat(value, { digits: [16, digits] });
+    const point = localization.decimalPoint;
+    if (digits > 2 && text.includes(point)) {
+        const [whole, decimals] = text.split(point);
+        text = `${whole}${point}${decimals.replace(/0+$/, "").padEnd(2, "0")}`;
+    }
+    if (!currency) {
+        return text;
+    }
+    return currency.position === "after"
+        ? `${text}\u00a0${currency.symbol}`
+        : `${currency.symbol}\u00a0${text}`;
+}
+
+export class AiCostField extends Component {
+    static template = "ai_usage_log.AiCostField";
+    static props = { ...standardFieldProps, currencyField: { type: String, optional: true } };
+
+    get text() {
+        const record = this.props.record;
+        const currencyValue = this.props.currencyField && record.data[this.props.currencyField];
+        const currencyId = Array.isArray(currencyValue) ? currencyValue[0] : currencyValue?.id;
+        const value = record.data[this.props.name];
+        // a float field reads 0 for an empty cost: the record says whether it is set
+        const unknown = value === 0 && record.data.price_missing;
+        return unknown ? "" : formatAiCost(value, currencyId ? getCurrency(currencyId) : null);
+    }
+}
+
+registry.category("fields").add("ai_cost", {
+    component: AiCostField,
+    supportedTypes: ["float"],
+    extractProps: ({ options }) => ({ currencyField: options.currency_field }),
+});
+// pivot and graph measures with widget="ai_cost"
+registry.category("formatters").add("ai_cost", (value) => formatAiCost(value));
