@@ -51,10 +51,13 @@ def create_demo_logs(logs, service_id, count, days):
     }
     weights = [30, 20, 15, 10, 10, 2, 13]
     now = fields.Datetime.now()
+    since_midnight = (now - now.replace(hour=0, minute=0, second=0)).total_seconds()
     for index in range(count):
         request_type = rng.choices(list(models_by_type), weights)[0]
         model_name = rng.choice(models_by_type[request_type])
         when = now - timedelta(days=rng.uniform(0, days))
+        if index % 30 == 0:  # a few calls of the day of install: "Today" is not empty
+            when = now - timedelta(seconds=rng.uniform(0, max(since_midnight, 60)))
         failed = rng.random() < 0.06
         log = logs.create(
             {

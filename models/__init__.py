@@ -13,3 +13,4 @@ from . import ai_usage_log_total
 from . import ai_usage_report
 from . import res_config_settings
 from . import ai_usage_reconciliation
+from . import ir_http

@@ -6,7 +6,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..tools import openai_billing
-from ..tools.http_client import ApiClient, CallFailed
+from ..tools.http_client import CallFailed
 from ..tools.openai_usage import redact_secrets
 
 _logger = logging.getLogger(__name__)
@@ -42,11 +42,17 @@ class AiUsageReconciliation(models.Model):
     billed_tokens = fields.Integer(help="Input and output tokens OpenAI counted.")
     logged_tokens = fields.Integer(help="Input and output tokens the logs hold.")
     token_drift = fields.Integer(help="Billed minus logged tokens.")
-    billed_cost = fields.Float(digits=(16, 8), help="What OpenAI's Costs API says.")
-    logged_cost = fields.Float(
-        digits=(16, 8), help="The cost of the day's logs priced in this currency."
+    billed_cost = fields.Float(
+        "Billed Cost (USD)", digits=(16, 8), help="What OpenAI's Costs API says."
     )
-    cost_drift = fields.Float(digits=(16, 8), help="Billed minus logged cost.")
+    logged_cost = fields.Float(
+        "Logged Cost (USD)",
+        digits=(16, 8),
+        help="The cost of the day's logs priced in this currency.",
+    )
+    cost_drift = fields.Float(
+        "Cost Drift (USD)", digits=(16, 8), help="Billed minus logged cost."
+    )
     drift_percent = fields.Float(
         "Drift (%)", digits=(16, 2), aggregator="avg", help="Drift of billed figures."
     )
@@ -76,12 +82,7 @@ class AiUsageReconciliation(models.Model):
         end = datetime.combine(
             today + timedelta(days=1), datetime.min.time(), UTC
         ).timestamp()
-        client = ApiClient(
-            service.api_base_url,
-            service.admin_api_key,
-            service.timeout,
-            service.max_retries,
-        )
+        client = service._api_client(custom_api_key=service.admin_api_key)
 
         def get_json(endpoint):
             return client.request_json("GET", endpoint)[0]

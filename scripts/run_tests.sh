@@ -39,6 +39,10 @@ check_log "install with demo data" "$logs/install.log"
 demo_logs=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM ai_usage_log")
 [ "$demo_logs" -ge 300 ] || { echo "FAILED: demo data made $demo_logs logs" >&2; exit 1; }
 echo "ok: demo data has $demo_logs logs"
+demo_today=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(DISTINCT provider) FROM ai_usage_log
+    WHERE request_time >= date_trunc('day', now() AT TIME ZONE 'UTC')")
+[ "$demo_today" -ge 3 ] || { echo "FAILED: demo data has calls today from $demo_today providers" >&2; exit 1; }
+echo "ok: demo data has calls today, from $demo_today providers"
 odoo_bin -d "${db}_lifecycle" -u ai_usage_log --stop-after-init --log-level=info > "$logs/upgrade.log" 2>&1
 check_log "upgrade" "$logs/upgrade.log"
 echo "env['ir.module.module'].search([('name', '=', 'ai_usage_log')]).button_immediate_uninstall(); env.cr.commit()" \

@@ -3,6 +3,7 @@ import { getCurrency } from "@web/core/currency";
 import { localization } from "@web/core/l10n/localization";
 import { registry } from "@web/core/registry";
 import { formatFloat } from "@web/core/utils/numbers";
+import { session } from "@web/session";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
 
 /**
@@ -54,5 +55,9 @@ registry.category("fields").add("ai_cost", {
     supportedTypes: ["float"],
     extractProps: ({ options }) => ({ currencyField: options.currency_field }),
 });
-// pivot and graph measures with widget="ai_cost"
-registry.category("formatters").add("ai_cost", (value) => formatAiCost(value));
+// pivot measures: widget="ai_cost" for costs in the company currency (of the
+// current company), widget="ai_cost_number" for others (the label says which)
+registry
+    .category("formatters")
+    .add("ai_cost", (value) => formatAiCost(value, getCurrency(session.ai_usage_currency_id)))
+    .add("ai_cost_number", (value) => formatAiCost(value));

@@ -60,7 +60,8 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
             run: "click",
         },
         {
-            trigger: ".o_pivot .o_pivot_cell_value",
+            content: "The pivot's costs read in the company currency",
+            trigger: ".o_pivot .o_pivot_cell_value:contains('$')",
         },
         {
             content: "Switch to the graph",
