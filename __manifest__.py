@@ -6,6 +6,7 @@
     "author": "ai_usage_log developers",
     "website": "https://github.com/ai-usage-log/ai_usage_log",
     "license": "LGPL-3",
+    "development_status": "Beta",
     "depends": ["base", "web", "mail"],
     "external_dependencies": {"python": ["requests", "genai_prices"]},
     "data": [

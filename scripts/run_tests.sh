@@ -3,7 +3,9 @@
 #   1. install, upgrade and uninstall on an existing database (with demo data),
 #      failing on any warning or error that names the module;
 #   2. on 18.0, an upgrade from release 1.0 (an 18.0-only release);
-#   3. every test (pytest-odoo) on a fresh database with the add-on installed.
+#   3. the pip wheel of this Odoo's series, installed into a clean virtual
+#      environment, then `odoo-bin -i ai_usage_log` from it (scripts/check_wheel.sh);
+#   4. every test (pytest-odoo) on a fresh database with the add-on installed.
 # Needs Odoo importable by $ODOO_PYTHON (default python3) and a PostgreSQL server
 # the current user may create databases on. Database names: $AI_USAGE_TEST_DB
 # (default ai_usage_log_test).
@@ -98,6 +100,9 @@ expect "prices matching by prefix" "$(q "SELECT count(*) FROM ai_model_price WHE
 dropdb "${db}_upgrade"
 rm -rf "$old_stage"
 fi
+
+echo "== pip: the wheel, installed into a clean virtual environment, then -i from it"
+bash "$addon_dir/scripts/check_wheel.sh" "${db}_wheel"
 
 echo "== tests"
 dropdb --if-exists "$db"
