@@ -390,6 +390,13 @@ class AiUsageLog(models.Model):
         return deleted
 
     @api.model
+    def _grant_demo_employee(self):
+        """Demo data: the demo employee is an AI Usage user."""
+        from ..demo_logs import grant_demo_employee
+
+        grant_demo_employee(self.sudo().env)
+
+    @api.model
     def _create_demo_logs(self, service_id, count=400, days=42):
         """Realistic logs over the last weeks, for the demo database."""
         from ..demo_logs import create_demo_logs

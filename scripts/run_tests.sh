@@ -45,6 +45,11 @@ demo_today=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(DISTINCT provider) 
     WHERE request_time >= date_trunc('day', now() AT TIME ZONE 'UTC')")
 [ "$demo_today" -ge 3 ] || { echo "FAILED: demo data has calls today from $demo_today providers" >&2; exit 1; }
 echo "ok: demo data has calls today, from $demo_today providers"
+demo_employee=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM res_groups_users_rel r
+    JOIN res_users u ON u.id = r.uid JOIN ir_model_data d ON d.res_id = r.gid AND d.model = 'res.groups'
+    WHERE u.login = 'demo' AND d.module = 'ai_usage_log' AND d.name = 'group_ai_usage_user'")
+[ "$demo_employee" = 1 ] || { echo "FAILED: the demo employee is not an AI Usage user" >&2; exit 1; }
+echo "ok: the demo employee is an AI Usage user"
 odoo_bin -d "${db}_lifecycle" -u ai_usage_log --stop-after-init --log-level=info > "$logs/upgrade.log" 2>&1
 check_log "upgrade" "$logs/upgrade.log"
 echo "env['ir.module.module'].search([('name', '=', 'ai_usage_log')]).button_immediate_uninstall(); env.cr.commit()" \
