@@ -124,40 +124,20 @@ class AiServiceCalls(models.AbstractModel):
 
     @api.private
     def ensure_usage_logging(
-        self,
-        api_call,
-        *,
-        request_type="other",
-        endpoint=None,
-        model=None,
-        location_id=None,
-        message_id=None,
-        contact_id=None,
-        conversation_id=None,
-        custom_api_key=None,
-        metadata=None,
-        partner_id=None,
+        self, api_call, *, endpoint=None, model=None, custom_api_key=None, **options
     ):
         """Run ``api_call()`` (any callable that talks to an AI provider) and
         log its usage from the result it returns: a dict, a requests.Response
         or an openai, anthropic or google-genai SDK object. When it raises,
-        log the failure and re-raise.
+        log the failure and re-raise. ``endpoint`` and ``model`` say what it
+        calls; ``options``: as make_openai_api_call.
 
         Not covered by the replay guard: the callable is opaque, so two calls
         cannot be told to ask the same thing (see README)."""
         service = self._get_service()
+        service._check_call_options(options)
         recorder = service._recorder(
-            custom_api_key,
-            None,
-            request_type=request_type,
-            endpoint=endpoint,
-            model=model,
-            location_id=location_id,
-            message_id=message_id,
-            contact_id=contact_id,
-            conversation_id=conversation_id,
-            partner_id=partner_id,
-            metadata=metadata,
+            custom_api_key, None, endpoint=endpoint, model=model, **options
         ).open()
         try:
             result = api_call()

@@ -57,19 +57,20 @@ class AiUsageReport(models.AbstractModel):
         last_month_start = self._to_utc(
             self._local(month_start) - relativedelta(months=1)
         )
-        last_month = self._dashboard_figures(
-            [
-                ("request_time", ">=", fields.Datetime.to_string(last_month_start)),
-                ("request_time", "<", fields.Datetime.to_string(month_start)),
-            ]
+        last_month_domain = [
+            ("request_time", ">=", fields.Datetime.to_string(last_month_start)),
+            ("request_time", "<", fields.Datetime.to_string(month_start)),
+        ]
+        [(calls, cost)] = self.env["ai.usage.log"]._read_group(
+            last_month_domain, [], ["__count", "cost_company:sum"]
         )
         periods[1]["previous"] = {
             "label": self.env._("Last Month"),
-            "calls": last_month["calls"],
-            "cost": last_month["cost"],
-            "domain": last_month["domain"],
-            "calls_change": _change(periods[1]["calls"], last_month["calls"]),
-            "cost_change": _change(periods[1]["cost"], last_month["cost"]),
+            "calls": calls,
+            "cost": cost or 0.0,
+            "domain": last_month_domain,
+            "calls_change": _change(periods[1]["calls"], calls),
+            "cost_change": _change(periods[1]["cost"], cost or 0.0),
         }
         return {
             "currency": {"symbol": currency.symbol, "position": currency.position},
@@ -109,14 +110,10 @@ class AiUsageReport(models.AbstractModel):
     def _dashboard_period_starts(self):
         """Start of today and of this month in the user's time zone, as
         naive UTC datetimes."""
-        tz = pytz.timezone(self.env.user.tz or "UTC")
-        now = datetime.now(tz)
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        month = today.replace(day=1)
-        return tuple(
-            tz.normalize(start).astimezone(pytz.UTC).replace(tzinfo=None)
-            for start in (today, month)
+        today = self._local(fields.Datetime.now()).replace(
+            hour=0, minute=0, second=0, microsecond=0
         )
+        return self._to_utc(today), self._to_utc(today.replace(day=1))
 
     @api.model
     def _local(self, utc_naive):

@@ -254,7 +254,11 @@ def rows_for(model_name, provider_id=OPENAI):
             index.setdefault(row["model_name"], []).append(row)
     found = _rows_by_name[key].get(model_name)
     if found is None:
-        found = _rows_by_name[key][model_name] = _matched_rows(model_name, provider_id)
+        # a name the catalogue matches is kept; any other name a caller
+        # sends is not, or the index would grow with every name tried
+        found = _matched_rows(model_name, provider_id)
+        if found:
+            _rows_by_name[key][model_name] = found
     return list(found)
 
 
