@@ -86,18 +86,29 @@ def create_demo_logs(logs, service_id, count, days):
         )
         log.duration_ms = int((log.response_time - when).total_seconds() * 1000)
         if failed:
-            code, status = rng.choice(
+            code, status, message = rng.choice(
                 [
-                    ("rate_limit_exceeded", 429),
-                    ("server_error", 500),
-                    ("timeout", 0),
+                    (
+                        "rate_limit_exceeded",
+                        429,
+                        (
+                            f"Rate limit reached for {model_name or 'the model'} on "
+                            "requests per min (RPM): Limit 500, Used 500, Requested 1."
+                        ),
+                    ),
+                    (
+                        "server_error",
+                        500,
+                        "The server had an error while processing your request.",
+                    ),
+                    ("timeout", 0, "ReadTimeout: the API did not answer in time."),
                 ]
             )
             log.write(
                 {
                     "error_code": code,
-                    "http_status": status,
-                    "error_message": "Demo failure",
+                    "http_status": status or False,
+                    "error_message": message,
                     "usage_state": "missing",
                 }
             )
@@ -121,6 +132,8 @@ def create_demo_logs(logs, service_id, count, days):
         vals = log._usage_vals(usage, model_name, log._facts())
         vals.update(
             http_status=200,
+            # about 4 characters of text per visible output token
+            response_length=(output_tokens - usage["reasoning_tokens"]) * 4,
             response_model=model_name,
             finish_reason="stop",
             response_id=f"chatcmpl-demo{index}",

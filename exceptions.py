@@ -4,7 +4,15 @@ from odoo.exceptions import UserError
 
 
 class AiCallError(UserError):
-    """OpenAI (or the network to it) failed the call; the call is logged."""
+    """OpenAI (or the network to it) failed the call; the call is logged.
+    ``error_code``: as the log's (``connection_error``, ``invalid_api_key``...);
+    ``log_id``: the log of the call, when it was recorded."""
+
+    def __init__(self, message, error_code=None, http_status=None, log_id=None):
+        super().__init__(message)
+        self.error_code = error_code
+        self.http_status = http_status
+        self.log_id = log_id
 
 
 class AiCallRefused(UserError):

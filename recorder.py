@@ -228,7 +228,10 @@ class CallRecorder:
                 endpoint=self.endpoint,
                 code=failure.error_code,
                 message=redact_secrets(failure.message, self.secrets()),
-            )
+            ),
+            error_code=failure.error_code,
+            http_status=getattr(failure, "http_status", None),
+            log_id=self.log.id if self.log else None,
         )
 
 

@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, ValidationError
 
 from ..compat import Constraint, table_constraints
 from ..tools import price_catalogue
+from ..tools.figures import format_count
 from ..tools.openai_usage import PriceMissing, compute_cost
 
 _logger = logging.getLogger(__name__)
@@ -173,11 +174,28 @@ class AiModelPrice(models.Model):
         for price in self:
             check_catalogue_provider(self.env, price.provider)
 
-    @api.depends("model_name", "match_type", "date_from")
+    @api.depends(
+        "model_name", "match_type", "price_tier", "min_input_tokens", "date_from"
+    )
     def _compute_display_name(self):
+        tiers = dict(PRICE_TIERS)
         for price in self:
-            suffix = "*" if price.match_type == "prefix" else ""
-            price.display_name = f"{price.model_name}{suffix} ({price.date_from})"
+            qualifiers = []
+            if price.match_type == "prefix":
+                qualifiers.append(self.env._("and the names starting so"))
+            if price.price_tier != "standard":
+                qualifiers.append(tiers.get(price.price_tier, price.price_tier))
+            if price.min_input_tokens:
+                threshold = format_count(price.min_input_tokens)
+                qualifiers.append(
+                    self.env._("above %(tokens)s input tokens", tokens=threshold)
+                )
+            name = price.model_name or ""
+            if qualifiers:
+                name = f"{name} ({', '.join(qualifiers)})"
+            price.display_name = self.env._(
+                "%(name)s, from %(date)s", name=name, date=price.date_from
+            )
 
     def _price_dict(self):
         self.ensure_one()

@@ -1,9 +1,11 @@
 import re
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..compat import Constraint, set_up_groups, table_constraints
+from ..exceptions import AiCallError
 from ..tools import providers
 from .ai_model_price import check_catalogue_provider
 
@@ -182,12 +184,33 @@ class AiService(models.Model):
         )
 
     def action_test_connection(self):
-        """Check the key and the URL by listing the models."""
+        """Check the key and the URL by listing the models. For AI
+        administrators: it spends the company key."""
         self.ensure_one()
+        if not self.env.su and not self.env.user.has_group(
+            "ai_usage_log.group_ai_usage_admin"
+        ):
+            raise AccessError(
+                self.env._("Only AI administrators may test a service's connection.")
+            )
         try:
             payload = self.make_api_call(
                 "models", method="GET", request_type="test_connection"
             )
+        except AiCallError as error:
+            notification = self._notify(
+                self.env._("Connection failed"), self._plain_failure(error), "danger"
+            )
+            if error.log_id:
+                notification["params"]["message"] += " %s"
+                notification["params"]["links"] = [
+                    {
+                        "label": self.env._("Details"),
+                        "url": "/odoo/action-ai_usage_log.action_ai_usage_log/"
+                        f"{error.log_id}",
+                    }
+                ]
+            return notification
         except UserError as error:
             return self._notify(self.env._("Connection failed"), str(error), "danger")
         models_found = len(payload.get("data") or payload.get("models") or [])
@@ -199,6 +222,61 @@ class AiService(models.Model):
                 count=models_found,
             ),
             "success",
+        )
+
+    def _plain_failure(self, error):
+        """What a failed test means, in the words of the one who fixes it;
+        the technical message stays on the call's log."""
+        host = urlsplit(self.api_base_url or "").hostname or self.api_base_url
+        code, status = error.error_code, error.http_status or 0
+        if code in ("connection_error", "connect_timeout"):
+            return self.env._(
+                "Cannot reach %(host)s: check the server's outbound access "
+                "(firewall, proxy, DNS) and the Base URL.",
+                host=host,
+            )
+        if code == "ssl_error":
+            return self.env._(
+                "The secure connection to %(host)s failed: check the server's "
+                "certificates or its proxy.",
+                host=host,
+            )
+        if code == "timeout":
+            return self.env._(
+                "%(host)s did not answer within %(seconds)s seconds.",
+                host=host,
+                seconds=self.timeout,
+            )
+        if status == 401 or code in ("invalid_api_key", "authentication_error"):
+            return self.env._(
+                "%(host)s refused the API key: check the key of this service.",
+                host=host,
+            )
+        if status == 403:
+            return self.env._(
+                "The API key may not list the models: check its permissions, "
+                "project or region."
+            )
+        if status == 404:
+            return self.env._(
+                "%(host)s has nothing at this address: check the Base URL and, "
+                "for Azure, the API version.",
+                host=host,
+            )
+        if status == 429:
+            return self.env._(
+                "%(host)s refuses calls for now: rate limit or quota reached; check "
+                "the account's plan and billing.",
+                host=host,
+            )
+        if status >= 500:
+            return self.env._(
+                "%(host)s had an error of its own (HTTP %(status)s): try again later.",
+                host=host,
+                status=status,
+            )
+        return self.env._(
+            "The test failed (%(code)s): see the details.", code=code or status
         )
 
     def action_reconcile(self):
@@ -231,5 +309,7 @@ class AiService(models.Model):
                 "message": message,
                 "type": kind,
                 "sticky": kind == "danger",
+                # the form's counters count the test call
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

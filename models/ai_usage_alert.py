@@ -6,6 +6,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 
 from ..compat import Constraint, group_members, table_constraints
+from ..tools.figures import format_cost
 
 _logger = logging.getLogger(__name__)
 
@@ -213,16 +214,10 @@ class AiUsageAlert(models.Model):
                     ),
                     "message": self.env._(
                         "The budget %(budget)s has used %(percent).1f%% this period: "
-                        "%(cost).4f %(currency)s "
-                        "and %(tokens)s tokens (limits: %(limit_cost)s %(currency)s, "
-                        "%(limit_tokens)s tokens).",
+                        "%(usage)s.",
                         budget=budget.name,
                         percent=percent,
-                        cost=cost,
-                        currency=budget.currency_id.name,
-                        tokens=tokens,
-                        limit_cost=budget.limit_cost or "-",
-                        limit_tokens=budget.limit_tokens or "-",
+                        usage=budget._usage_text(cost, tokens),
                     ),
                     "company_id": budget.company_id.id,
                     "service_id": budget.service_id.id,
@@ -383,14 +378,14 @@ class AiUsageAlert(models.Model):
                         day=row.day,
                     ),
                     "message": self.env._(
-                        "On %(day)s OpenAI's Costs API says %(billed).4f USD, the logs "
-                        "of %(service)s %(logged).4f USD (drift %(drift)s%%, threshold "
+                        "On %(day)s OpenAI's Costs API says %(billed)s, the logs "
+                        "of %(service)s %(logged)s (drift %(drift)s%%, threshold "
                         "%(threshold)s%%): calls made outside Odoo with the same "
                         "organization, a mispriced model, or lost logs.",
                         day=row.day,
-                        billed=row.billed_cost,
+                        billed=format_cost(row.billed_cost, "$"),
                         service=service.name,
-                        logged=row.logged_cost,
+                        logged=format_cost(row.logged_cost, "$"),
                         drift=row.drift_percent,
                         threshold=threshold,
                     ),

@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..compat import Constraint, table_constraints
+from ..tools import figures
 
 UNSETTLED = ("processing",)  # calls in flight count with their reservation
 NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent
@@ -44,9 +45,11 @@ class AiUsageBudget(models.Model):
     limit_cost = fields.Float(
         "Cost Limit",
         digits=(16, 2),
-        help="In the company currency. Zero: no cost limit.",
+        help="In the company currency. Leave at zero for no cost limit.",
     )
-    limit_tokens = fields.Integer("Token Limit", help="Zero: no token limit.")
+    limit_tokens = fields.Integer(
+        "Token Limit", help="Leave at zero for no token limit."
+    )
     warning_percent = fields.Float("Warning at (%)", default=80.0)
     hard_limit = fields.Boolean(
         "Refuse Calls Over the Limit",
@@ -59,6 +62,7 @@ class AiUsageBudget(models.Model):
     usage_percent = fields.Float(
         "Used (%)", compute="_compute_consumption", digits=(5, 1)
     )
+    limits_text = fields.Char("Limits", compute="_compute_limits_text")
 
     _limits_positive = Constraint(
         "CHECK(limit_cost >= 0 AND limit_tokens >= 0)",
@@ -84,6 +88,22 @@ class AiUsageBudget(models.Model):
             budget.spent_cost = cost
             budget.spent_tokens = tokens
             budget.usage_percent = budget._percent(cost, tokens)
+
+    @api.depends("limit_cost", "limit_tokens", "currency_id")
+    @api.depends_context("lang")
+    def _compute_limits_text(self):
+        for budget in self:
+            parts = []
+            if budget.limit_cost:
+                parts.append(budget._cost_text(budget.limit_cost))
+            if budget.limit_tokens:
+                parts.append(
+                    self.env._(
+                        "%(tokens)s tokens",
+                        tokens=budget._count_text(budget.limit_tokens),
+                    )
+                )
+            budget.limits_text = ", ".join(parts)
 
     def _percent(self, cost, tokens):
         self.ensure_one()
@@ -205,22 +225,61 @@ class AiUsageBudget(models.Model):
         cost, tokens = self._consumption()
         if self.limit_cost and cost >= self.limit_cost:
             return self.env._(
-                "The budget %(budget)s is spent: %(spent).4f of %(limit).2f "
-                "%(currency)s this period.",
+                "The budget %(budget)s is spent: %(spent)s of %(limit)s this period.",
                 budget=self.name,
-                spent=cost,
-                limit=self.limit_cost,
-                currency=self.currency_id.name,
+                spent=self._cost_text(cost),
+                limit=self._cost_text(self.limit_cost),
             )
         if self.limit_tokens and tokens >= self.limit_tokens:
             return self.env._(
                 "The budget %(budget)s is used up: %(spent)s of %(limit)s tokens "
                 "this period.",
                 budget=self.name,
-                spent=tokens,
-                limit=self.limit_tokens,
+                spent=self._count_text(tokens),
+                limit=self._count_text(self.limit_tokens),
             )
         return None
+
+    def _cost_text(self, amount):
+        """An amount in the budget's currency, as the web client shows costs."""
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        return figures.format_cost(
+            amount,
+            self.currency_id.symbol,
+            self.currency_id.position,
+            lang.decimal_point or ".",
+            lang.thousands_sep or ",",
+        )
+
+    def _count_text(self, count):
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        return figures.format_count(count, lang.thousands_sep or ",")
+
+    def _usage_text(self, cost, tokens):
+        """What was used of each limit: "$ 0.9727 of $ 1.00, 754,096 tokens
+        (no token limit)"."""
+        self.ensure_one()
+        spent = (
+            self.env._(
+                "%(spent)s of %(limit)s",
+                spent=self._cost_text(cost),
+                limit=self._cost_text(self.limit_cost),
+            )
+            if self.limit_cost
+            else self.env._("%(spent)s (no cost limit)", spent=self._cost_text(cost))
+        )
+        used = (
+            self.env._(
+                "%(used)s of %(limit)s tokens",
+                used=self._count_text(tokens),
+                limit=self._count_text(self.limit_tokens),
+            )
+            if self.limit_tokens
+            else self.env._(
+                "%(used)s tokens (no token limit)", used=self._count_text(tokens)
+            )
+        )
+        return f"{spent}, {used}"
 
     def _log_domain(self):
         self.ensure_one()

@@ -114,15 +114,22 @@ class AiUsageLog(models.Model):
         related="company_id.currency_id", string="Company Currency"
     )
     price_id = fields.Many2one("ai.model.price", "Price Used", ondelete="set null")
-    price_input = fields.Float("Input Price / 1M", digits=(16, 6))
-    price_cached_input = fields.Float("Cached Input Price / 1M", digits=(16, 6))
-    price_output = fields.Float("Output Price / 1M", digits=(16, 6))
-    price_reasoning = fields.Float("Reasoning Price / 1M", digits=(16, 6))
+    # a sum of prices means nothing: no aggregator keeps them out of reports
+    price_input = fields.Float("Input Price / 1M", digits=(16, 6), aggregator=False)
+    price_cached_input = fields.Float(
+        "Cached Input Price / 1M", digits=(16, 6), aggregator=False
+    )
+    price_output = fields.Float("Output Price / 1M", digits=(16, 6), aggregator=False)
+    price_reasoning = fields.Float(
+        "Reasoning Price / 1M", digits=(16, 6), aggregator=False
+    )
+    # set aside while a call runs: nothing a report sums
     reserved_cost = fields.Float(
         digits=COST_DIGITS,
+        aggregator=False,
         help="Cost set aside by a hard budget while the call runs (company currency).",
     )
-    reserved_tokens = fields.Integer()
+    reserved_tokens = fields.Integer(aggregator=False)
     price_missing = fields.Boolean(
         help="No price was found for this model at the request date."
     )
@@ -151,7 +158,8 @@ class AiUsageLog(models.Model):
         "Batch ID", index="btree_not_null", help="The Batch API job of this request."
     )
     retry_count = fields.Integer(
-        help="Attempts made after the first one (429 and 5xx are retried)."
+        help="Attempts made after the first one (429 and 5xx are retried).",
+        aggregator="avg",
     )
     http_status = fields.Integer("HTTP Status", aggregator=False)
     error_code = fields.Char()
@@ -159,7 +167,13 @@ class AiUsageLog(models.Model):
     response_id = fields.Char()
     system_fingerprint = fields.Char()
     finish_reason = fields.Char()
-    response_length = fields.Integer(help="Characters of generated text.")
+    response_length = fields.Integer(
+        "Answer Characters",
+        aggregator=False,
+        help="Characters of text in the answer. Tool calls, structured outputs "
+        "other than text, and reasoning are not text: they have output tokens "
+        "but no characters here.",
+    )
 
     location_id = fields.Char(default=UNKNOWN_ATTRIBUTION)
     message_id = fields.Char(index=True, default=UNKNOWN_ATTRIBUTION)
@@ -198,14 +212,21 @@ class AiUsageLog(models.Model):
     )
 
     @api.depends("service_id", "model", "request_time")
+    @api.depends_context("tz", "lang")
     def _compute_display_name(self):
+        lang = self.env["res.lang"]._get_data(code=self.env.lang or "en_US")
+        # the reader's time, to the second, as the list shows it
+        pattern = f"{lang.date_format or '%Y-%m-%d'} {lang.time_format or '%H:%M:%S'}"
         for log in self:
-            parts = (
-                log.service_id.name or "",
-                log.model or "?",
-                log.request_time or "",
+            when = (
+                fields.Datetime.context_timestamp(log, log.request_time).strftime(
+                    pattern
+                )
+                if log.request_time
+                else ""
             )
-            log.display_name = " / ".join(str(part) for part in parts)
+            parts = (log.service_id.name or "", log.model or "?", when)
+            log.display_name = " / ".join(parts)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -280,8 +301,9 @@ class AiUsageLog(models.Model):
     # ------------------------------------------------------------------
     def action_recompute_cost(self):
         """Re-price the selected logs with the prices valid at their request
-        time, e.g. after a missing price was added or a price corrected.
-        For AI administrators: nobody else writes a log's cost."""
+        time, e.g. after a missing price was added or a price corrected, and
+        say what came of it. For AI administrators: nobody else writes a
+        log's cost."""
         if not self.env.su and not self.env.user.has_group(
             "ai_usage_log.group_ai_usage_admin"
         ):
@@ -290,9 +312,74 @@ class AiUsageLog(models.Model):
             )
         self.check_access("read")
         logs = self.sudo().with_context(ai_usage_defer_summary=True)
-        logs._recompute_cost()
+        priced, unpriced = logs._recompute_cost()
         self._resummarize_closed_days(self.mapped("request_time"))
-        return True
+        parts = [
+            self.env._(
+                "%(priced)s of %(count)s re-priced",
+                priced=len(priced),
+                count=len(self),
+            )
+        ]
+        if unpriced:
+            oldest = min(unpriced, key=lambda log: log.request_time)
+            parts.append(
+                self.env._(
+                    "without a price at their date: %(count)s (the oldest: %(model)s "
+                    "on %(date)s; add a price valid from that day)",
+                    count=len(unpriced),
+                    model=oldest.model or oldest.response_model,
+                    date=fields.Date.to_string(oldest.request_time.date()),
+                )
+            )
+        if without_usage := len(self) - len(priced) - len(unpriced):
+            parts.append(
+                self.env._("without a usage to price: %(count)s", count=without_usage)
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Recompute Cost"),
+                "message": "; ".join(parts) + ".",
+                "type": "warning" if unpriced else "success",
+                "sticky": bool(unpriced),
+                # the form or list shows the new costs
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def action_add_price(self):
+        """A new price row for this log's model, valid from the day of the
+        oldest call of that model still without a price, so that Recompute
+        Cost prices them all."""
+        self.ensure_one()
+        model_name = self.model or self.response_model
+        oldest = self.search(
+            [
+                ("price_missing", "=", True),
+                "|",
+                ("model", "=", model_name),
+                ("response_model", "=", model_name),
+            ],
+            order="request_time asc",
+            limit=1,
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("New Price"),
+            "res_model": "ai.model.price",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_model_name": model_name,
+                "default_provider": self.service_id.price_provider,
+                "default_date_from": fields.Date.to_string(
+                    (oldest or self).request_time.date()
+                ),
+            },
+        }
 
     @api.model
     def get_usage_summary(self, granularity="day", **filters):
@@ -300,6 +387,8 @@ class AiUsageLog(models.Model):
         return self.env["ai.usage.report"].get_usage_summary(granularity, **filters)
 
     def _recompute_cost(self):
+        """(logs priced, logs without a price) of those with a usage to price."""
+        priced = unpriced = self.browse()
         for log in self.filtered(lambda lg: lg.usage_state in ("reported", "partial")):
             usage = {name: log[name] for name in USAGE_FIELDS}
             vals = self.env["ai.model.price"]._cost_vals(
@@ -308,6 +397,10 @@ class AiUsageLog(models.Model):
             log.write(vals)
             if vals["price_missing"]:
                 log._clear_cost()
+                unpriced |= log
+            else:
+                priced |= log
+        return priced, unpriced
 
     def _clear_cost(self):
         # The ORM writes 0.0 for an empty Float; an unknown cost must stay NULL.

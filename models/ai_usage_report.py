@@ -7,6 +7,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.misc import format_date
 
 from ..tools import prometheus_text
 from .ai_usage_log_daily import DURATION_BUCKETS_MS
@@ -16,6 +17,17 @@ _logger = logging.getLogger(__name__)
 # GROUPING(model, request_type, status, currency_id) of the metrics' grouping sets
 BY_REQUEST, BY_CURRENCY, BY_SERVICE = 0b0001, 0b0110, 0b1111
 TREND_DAYS = 30  # the dashboard's trend
+
+
+def _opening(title, filters=(), domain=(), **search_defaults):
+    """How the dashboard opens the logs behind a figure: the search view's
+    filters as facets the user sees and can remove, a domain only for what
+    no filter says, and a title saying what was clicked."""
+    context = {f"search_default_{name}": 1 for name in filters}
+    context.update(
+        {f"search_default_{name}": value for name, value in search_defaults.items()}
+    )
+    return {"title": title, "context": context, "domain": list(domain)}
 
 
 def _change(current, previous):
@@ -44,15 +56,43 @@ class AiUsageReport(models.AbstractModel):
         the logs behind it, for the client to open."""
         today_start, month_start = self._dashboard_period_starts()
         currency = self.env.company.currency_id
+        _ = self.env._
         periods = []
-        for key, label, start in (
-            ("today", self.env._("Today"), today_start),
-            ("month", self.env._("This Month"), month_start),
+        for key, start, search_filter, titles in (
+            (
+                "today",
+                today_start,
+                "filter_today",
+                (
+                    _("Today"),
+                    _("Calls Today"),
+                    _("Failed Calls Today"),
+                    _("Calls Without a Price Today"),
+                ),
+            ),
+            (
+                "month",
+                month_start,
+                "filter_this_month",
+                (
+                    _("This Month"),
+                    _("Calls This Month"),
+                    _("Failed Calls This Month"),
+                    _("Calls Without a Price This Month"),
+                ),
+            ),
         ):
+            label, calls_title, failed_title, unpriced_title = titles
             domain = [("request_time", ">=", fields.Datetime.to_string(start))]
-            periods.append(
-                dict(key=key, label=label, **self._dashboard_figures(domain))
+            figures = self._dashboard_figures(domain)
+            figures.update(
+                open=_opening(calls_title, [search_filter]),
+                open_failed=_opening(failed_title, [search_filter, "filter_failed"]),
+                open_unpriced=_opening(
+                    unpriced_title, [search_filter, "filter_price_missing"]
+                ),
             )
+            periods.append(dict(key=key, label=label, **figures))
         month_domain = periods[1]["domain"]
         last_month_start = self._to_utc(
             self._local(month_start) - relativedelta(months=1)
@@ -65,10 +105,11 @@ class AiUsageReport(models.AbstractModel):
             last_month_domain, [], ["__count", "cost_company:sum"]
         )
         periods[1]["previous"] = {
-            "label": self.env._("Last Month"),
+            "label": _("Last Month"),
             "calls": calls,
             "cost": cost or 0.0,
             "domain": last_month_domain,
+            "open": _opening(_("Calls Last Month"), ["filter_last_month"]),
             "calls_change": _change(periods[1]["calls"], calls),
             "cost_change": _change(periods[1]["cost"], cost or 0.0),
         }
@@ -83,16 +124,19 @@ class AiUsageReport(models.AbstractModel):
 
     @api.model
     def _dashboard_budgets(self):
-        """The active budgets of the current companies, with their use."""
-        budgets = self.env["ai.usage.budget"].search(
-            [("company_id", "in", self.env.companies.ids)]
-        )
+        """The active budgets of the current companies, with their use, each
+        saying whose calls it counts. An AI administrator sees them all; a
+        user, those that apply to their own calls."""
+        domain = [("company_id", "in", self.env.companies.ids)]
+        if not self.env.user.has_group("ai_usage_log.group_ai_usage_admin"):
+            domain.append(("user_id", "in", (False, self.env.uid)))
         rows = []
-        for budget in budgets:
+        for budget in self.env["ai.usage.budget"].search(domain):
             cost, tokens = budget._consumption()
             rows.append(
                 {
                     "name": budget.name,
+                    "scope": self._budget_scope(budget),
                     "period": dict(budget._fields["period"].selection)[budget.period],
                     "spent": cost,
                     "limit": budget.limit_cost,
@@ -102,9 +146,26 @@ class AiUsageReport(models.AbstractModel):
                     "warning": budget.warning_percent,
                     "hard": budget.hard_limit,
                     "domain": budget._log_domain(),
+                    "open": _opening(
+                        self.env._("Budget %(name)s", name=budget.name),
+                        domain=budget._log_domain(),
+                    ),
                 }
             )
         return rows
+
+    @api.model
+    def _budget_scope(self, budget):
+        """Whose calls a budget counts, as the dashboard labels it."""
+        if budget.user_id == self.env.user:
+            scope = self.env._("My calls")
+        elif budget.user_id:
+            scope = budget.user_id.display_name
+        else:
+            scope = self.env._("Company")
+        if budget.service_id:
+            scope = f"{scope}, {budget.service_id.display_name}"
+        return scope
 
     @api.model
     def _dashboard_period_starts(self):
@@ -151,15 +212,21 @@ class AiUsageReport(models.AbstractModel):
         for n in range(days):
             day = first_day + timedelta(days=n)
             calls, cost = by_day.get(day, (0, 0.0))
+            domain = [
+                ("request_time", ">=", fields.Datetime.to_string(starts[n])),
+                ("request_time", "<", fields.Datetime.to_string(starts[n + 1])),
+            ]
             trend.append(
                 {
                     "date": fields.Date.to_string(day),
                     "calls": calls,
                     "cost": cost,
-                    "domain": [
-                        ("request_time", ">=", fields.Datetime.to_string(starts[n])),
-                        ("request_time", "<", fields.Datetime.to_string(starts[n + 1])),
-                    ],
+                    "domain": domain,
+                    # no filter says "this day": the title does
+                    "open": _opening(
+                        self.env._("Calls on %(day)s", day=format_date(self.env, day)),
+                        domain=domain,
+                    ),
                 }
             )
         return trend
@@ -200,8 +267,23 @@ class AiUsageReport(models.AbstractModel):
         )
         top = []
         for group, calls, tokens, cost, priced in rows:
-            value = group.id if isinstance(group, models.BaseModel) else group
-            name = group.display_name if isinstance(group, models.BaseModel) else group
+            if isinstance(group, models.BaseModel):
+                value, name = group.id, group.display_name
+                # a many2one facet is exact: the user sees whose calls these are
+                opening = _opening(
+                    self.env._("%(name)s This Month", name=name),
+                    ["filter_this_month"],
+                    **{field_name: value},
+                )
+            else:
+                value = name = group
+                # the search view's model facet matches parts of names (gpt-4o
+                # would take gpt-4o-mini): the exact name goes in the domain
+                opening = _opening(
+                    self.env._("%(name)s This Month", name=name),
+                    ["filter_this_month"],
+                    [(field_name, "=", value)],
+                )
             top.append(
                 {
                     "name": name,
@@ -210,6 +292,7 @@ class AiUsageReport(models.AbstractModel):
                     "cost": cost or 0.0,
                     "unpriced": not priced,
                     "domain": domain + [(field_name, "=", value)],
+                    "open": opening,
                 }
             )
         return top

@@ -2,8 +2,9 @@
 
 Usage: python3 scripts/screenshots.py [--url http://localhost:8069] [--db DB]
 Needs Debian's chromium and PyPI's websocket-client (both test dependencies).
-Logs in as admin / admin, then drives headless Chromium through its
-DevTools protocol and writes PNG files to static/description/screenshots/."""
+Logs in as admin / admin (and as the demo employee, demo / demo, for the
+employee's view), then drives headless Chromium through its DevTools
+protocol and writes PNG files to static/description/screenshots/."""
 
 import argparse
 import base64
@@ -17,14 +18,32 @@ import time
 import requests
 import websocket
 
+ACTION = "/odoo/action-ai_usage_log."
+# (file name, path, login)
 PAGES = [
-    ("dashboard", "/odoo/action-ai_usage_log.action_ai_usage_dashboard"),
-    ("usage_logs", "/odoo/action-ai_usage_log.action_ai_usage_log"),
-    ("pivot", "/odoo/action-ai_usage_log.action_ai_usage_log_analysis"),
-    ("cost_by_model", "/odoo/action-ai_usage_log.action_ai_usage_log_cost_by_model"),
-    ("service_form", "/odoo/action-ai_usage_log.action_ai_service/{service_id}"),
-    ("reconciliation", "/odoo/action-ai_usage_log.action_ai_usage_reconciliation"),
+    ("dashboard", ACTION + "action_ai_usage_dashboard", "admin"),
+    ("usage_logs", ACTION + "action_ai_usage_log", "admin"),
+    ("pivot", ACTION + "action_ai_usage_log_analysis", "admin"),
+    ("cost_by_model", ACTION + "action_ai_usage_log_cost_by_model", "admin"),
+    ("service_form", ACTION + "action_ai_service/{service_id}", "admin"),
+    ("budgets", ACTION + "action_ai_usage_budget", "admin"),
+    ("reconciliation", ACTION + "action_ai_usage_reconciliation", "admin"),
+    ("employee_dashboard", ACTION + "action_ai_usage_dashboard", "demo"),
 ]
+
+
+def session_id(url, db, login):
+    """A session of ``login`` (its password: the login, as in demo data)."""
+    session = requests.Session()
+    session.post(
+        f"{url}/web/session/authenticate",
+        timeout=30,
+        json={
+            "jsonrpc": "2.0",
+            "params": {"db": db, "login": login, "password": login},
+        },
+    )
+    return session.cookies["session_id"]
 
 
 class DevTools:
@@ -66,16 +85,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    session = requests.Session()
-    session.post(
-        f"{args.url}/web/session/authenticate",
-        timeout=30,
-        json={
-            "jsonrpc": "2.0",
-            "params": {"db": args.db, "login": "admin", "password": "admin"},
-        },
-    )
-    session_id = session.cookies["session_id"]
+    sessions = {who: session_id(args.url, args.db, who) for *_, who in PAGES}
 
     profile = tempfile.mkdtemp()
     port = 9333
@@ -101,13 +111,22 @@ def main():
         tools = DevTools(port)
         tools.call("Network.enable")
         tools.call(
-            "Network.setCookie", name="session_id", value=session_id, url=args.url
+            "Network.setCookie",
+            name="session_id",
+            value=sessions["admin"],
+            url=args.url,
         )
         tools.call(
             "Page.navigate", url=f"{args.url}/odoo"
         )  # the first load builds the assets
         time.sleep(15)
-        for name, path in PAGES:
+        for name, path, login in PAGES:
+            tools.call(
+                "Network.setCookie",
+                name="session_id",
+                value=sessions[login],
+                url=args.url,
+            )
             tools.call(
                 "Page.navigate", url=args.url + path.format(service_id=args.service_id)
             )

@@ -108,7 +108,7 @@ class TestBudgets(AiUsageCase):
             when=fields.Datetime.now() - timedelta(days=1),
         )
         self.call(self.user)  # 999 < 1000: it may start
-        with self.assertRefused("used up"):
+        with self.assertRefused("used up: 1,027 of 1,000 tokens"):
             self.call(self.user)
         self.call(self.other_user)  # the budget is the user's only
         self.assertEqual(len(self.fake.received()), 2)
@@ -174,7 +174,14 @@ class TestAlerts(AiUsageCase):
         spend(self.env, self.service, cost=1.5)
         alert = self.run_cron().filtered(lambda alert: alert.budget_id == budget)
         self.assertEqual(len(alert), 1)
+        symbol = self.company.currency_id.symbol
+        # money reads as money, and a limit not set says so
         self.assertIn("85.0%", alert.message)
+        self.assertIn("8.50", alert.message)
+        self.assertIn("10.00", alert.message)
+        self.assertIn(symbol, alert.message)
+        self.assertNotIn("8.5000", alert.message)
+        self.assertIn("0 tokens (no token limit)", alert.message)
         admin_group = self.env.ref("ai_usage_log.group_ai_usage_admin")
         admins = group_members(admin_group).filtered(
             lambda user: self.company in user.company_ids
@@ -366,3 +373,32 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
         )
         self.assertAlmostEqual(budget["spent"], 1.0)
         self.assertEqual(len(self.env["ai.usage.log"].search(budget["domain"])), 1)
+        self.assertEqual(budget["scope"], "Company", "company figures say so")
+
+    def test_dashboard_shows_a_user_the_budgets_of_their_calls(self):
+        Budget = self.env["ai.usage.budget"]
+        company = Budget.create(
+            {"name": "Everyone", "company_id": self.company.id, "limit_cost": 4.0}
+        )
+        mine = Budget.create(
+            {"name": "Mine", "user_id": self.user.id, "limit_tokens": 1000}
+        )
+        Budget.create(
+            {"name": "Theirs", "user_id": self.other_user.id, "limit_tokens": 1000}
+        )
+        rows = (
+            self.env["ai.usage.report"]
+            .with_user(self.user)
+            .get_dashboard_data()["budgets"]
+        )
+        self.assertEqual(
+            [(row["name"], row["scope"]) for row in rows],
+            [(company.name, "Company"), (mine.name, "My calls")],
+        )
+        everyone = (
+            self.env["ai.usage.report"].with_user(self.admin).get_dashboard_data()
+        )
+        self.assertIn(
+            ("Theirs", self.other_user.name),
+            [(row["name"], row["scope"]) for row in everyone["budgets"]],
+        )

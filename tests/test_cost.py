@@ -234,6 +234,60 @@ class TestCost(PricedCase):
         self.env.cr.execute("SELECT cost FROM ai_usage_log WHERE id = %s", [log.id])
         self.assertIsNone(self.env.cr.fetchone()[0])
 
+    def test_recompute_says_what_it_priced_and_the_new_price_starts_early_enough(self):
+        old = self.priced_log("gpt-9-ultra", usage(1000, 0), when="2025-03-02 08:00:00")
+        newer = self.priced_log(
+            "gpt-9-ultra", usage(1000, 0), when="2025-06-01 08:00:00"
+        )
+        priced = self.priced_log("gpt-4o", usage(1000, 0), when="2025-06-01 08:00:00")
+        failed = self.Log.create(
+            {
+                "service_id": self.service.id,
+                "model": "gpt-4o",
+                "status": "failed",
+                "usage_state": "missing",
+                "company_id": self.service.company_id.id,
+            }
+        )
+        # "Add its price" starts the row at the oldest call still without one
+        add = newer.action_add_price()
+        self.assertEqual(add["res_model"], "ai.model.price")
+        self.assertEqual(add["context"]["default_model_name"], "gpt-9-ultra")
+        self.assertEqual(add["context"]["default_date_from"], "2025-03-02")
+        # a price from a later date leaves the older call unpriced, and says so
+        self.Price.create(
+            {"model_name": "gpt-9-ultra", "date_from": "2025-05-01", "input_price": 1.0}
+        )
+        logs = old | newer | priced | failed
+        result = logs.action_recompute_cost()
+        self.assertEqual(
+            result["params"]["message"],
+            "2 of 4 re-priced; without a price at their date: 1 (the oldest: "
+            "gpt-9-ultra on 2025-03-02; add a price valid from that day); "
+            "without a usage to price: 1.",
+        )
+        self.assertEqual(result["params"]["type"], "warning")
+        self.assertRecordValues(
+            logs,
+            [
+                {"price_missing": True},
+                {"price_missing": False},
+                {"price_missing": False},
+                {"price_missing": False},
+            ],
+        )
+        self.Price.create(
+            {
+                "model_name": "gpt-9-ultra",
+                "date_from": add["context"]["default_date_from"],
+                "input_price": 1.0,
+            }
+        )
+        result = old.action_recompute_cost()
+        self.assertEqual(result["params"]["message"], "1 of 1 re-priced.")
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertAlmostEqual(old.cost, 0.001, places=10)
+
     def test_conversion_to_company_currency_at_the_request_date(self):
         eur = self.env.ref("base.EUR")
         eur.active = True

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 import psycopg2
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..recorder import CallRecorder
 from .common import TEST_API_KEY, AiUsageCase
@@ -477,10 +477,46 @@ class TestMakeOpenaiApiCall(AiUsageCase):
                 }
             ],
         )
+        self.assertEqual(
+            action["params"]["next"]["tag"],
+            "soft_reload",
+            "the form's counters show the test call",
+        )
         self.fake.script(invalid_key_reply())
         action = self.service.action_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
-        self.assertIn("invalid_api_key", action["params"]["message"])
+        self.assertIn("refused the API key", action["params"]["message"])
+        self.assertNotIn("sk-", action["params"]["message"])
+        # the technical message is one click away, on the call's log
+        [link] = action["params"]["links"]
+        self.assertEqual(
+            link["url"],
+            f"/odoo/action-ai_usage_log.action_ai_usage_log/{self.last_log().id}",
+        )
+        self.assertIn("invalid_api_key", self.last_log().error_code)
+
+    def test_test_connection_says_plainly_that_the_host_is_unreachable(self):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()  # nothing listens there: the connection is refused
+        self.service.write({"api_base_url": f"http://127.0.0.1:{port}/v1"})
+        action = self.service.action_test_connection()
+        self.assertEqual(
+            action["params"]["message"],
+            "Cannot reach 127.0.0.1: check the server's outbound access "
+            "(firewall, proxy, DNS) and the Base URL. %s",
+        )
+        self.assertNotIn("HTTPConnection", action["params"]["message"])
+        self.assertRecordValues(
+            self.last_log(), [{"status": "failed", "error_code": "connection_error"}]
+        )
+
+    def test_only_ai_administrators_test_the_connection(self):
+        with self.assertRaisesRegex(AccessError, "Only AI administrators"):
+            self.service.with_user(self.user).action_test_connection()
+        action = self.service.with_user(self.admin).action_test_connection()
+        self.assertEqual(action["params"]["type"], "success")
 
     def test_counters_follow_the_logs(self):
         self.call()

@@ -2,8 +2,10 @@ import os
 import unittest
 from datetime import timedelta
 
+from lxml import etree
+
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from .common import AiUsageCase
@@ -143,12 +145,70 @@ class TestDashboard(AiUsageCase):
         self.assertEqual(logs.search_count(month["failed_domain"]), 1)
         self.assertEqual(logs.search_count(month["unpriced_domain"]), 1)
         self.assertEqual(logs.search_count(data["top_models"][1]["domain"]), 2)
+        # ...through facets of the search view where it has them, titled
+        self.assertEqual(
+            month["open_failed"],
+            {
+                "title": "Failed Calls This Month",
+                "context": {
+                    "search_default_filter_this_month": 1,
+                    "search_default_filter_failed": 1,
+                },
+                "domain": [],
+            },
+        )
+        self.assertEqual(
+            data["top_users"][0]["open"]["context"],
+            {
+                "search_default_filter_this_month": 1,
+                "search_default_user_id": self.user.id,
+            },
+        )
+        gpt_41 = data["top_models"][0]["open"]
+        self.assertEqual(gpt_41["title"], "gpt-4.1 This Month")
+        self.assertEqual(gpt_41["domain"], [("model", "=", "gpt-4.1")], "exact name")
+        search_view = etree.fromstring(
+            self.env["ai.usage.log"].get_views([(False, "search")])["views"]["search"][
+                "arch"
+            ]
+        )
+        names = {node.get("name") for node in search_view.iter("filter", "field")}
+        openings = [
+            period[key]
+            for period in data["periods"]
+            for key in ("open", "open_failed", "open_unpriced")
+        ] + [row["open"] for row in data["top_models"] + data["top_users"]]
+        for opening in openings + [data["periods"][1]["previous"]["open"]]:
+            for key in opening["context"]:
+                self.assertIn(key.removeprefix("search_default_"), names, key)
 
         everything = (
             self.env["ai.usage.report"].with_user(self.admin).get_dashboard_data()
         )
         self.assertEqual(everything["periods"][1]["calls"], 6)
         self.assertEqual(everything["top_models"][0]["name"], "o3", "ordered by cost")
+
+    def test_reports_offer_only_measures_that_mean_something(self):
+        described = self.env["ai.usage.log"].fields_get(attributes=["aggregator"])
+        measures = {
+            name for name, field in described.items() if field.get("aggregator")
+        }
+        self.assertLessEqual(
+            {"total_tokens", "input_tokens", "output_tokens", "cost_company"}, measures
+        )
+        for meaningless in (
+            "price_input",
+            "price_output",
+            "price_cached_input",
+            "price_reasoning",
+            "http_status",
+            "reserved_cost",
+            "reserved_tokens",
+            "response_length",
+        ):
+            self.assertNotIn(meaningless, measures, "a sum of it means nothing")
+        self.assertEqual(described["retry_count"]["aggregator"], "avg")
+        self.assertEqual(described["duration_ms"]["aggregator"], "avg")
 
     def test_error_rate_measure(self):
         make_logs(
@@ -183,12 +243,51 @@ class TestUsageTour(HttpCase):
             ],
         )
 
+        unpriced = make_logs(
+            cls.env, service, admin, [("success", "gpt-9-preview", 500, 0.0, False)]
+        )
+        unpriced.price_missing = True
+        unpriced._clear_cost()
+        cls.employee = new_test_user(
+            cls.env,
+            login="ai_tour_employee",
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
+        )
+        make_logs(
+            cls.env,
+            service,
+            cls.employee,
+            [("success", "gpt-4o-mini", 100, 0.0001, False)] * 7,
+        )
+        Budget = cls.env["ai.usage.budget"]
+        Budget.create({"name": "Company budget", "limit_cost": 100.0})
+        Budget.create(
+            {
+                "name": "Employee budget",
+                "limit_tokens": 5000,
+                "user_id": cls.employee.id,
+            }
+        )
+        Budget.create(
+            {"name": "Admin budget", "limit_tokens": 5000, "user_id": admin.id}
+        )
+
     def test_usage_tour(self):
         try:
             self.start_tour("/odoo", "ai_usage_log_tour", login="admin")
             self.assertTrue(
                 self.env["ir.config_parameter"].get_param("ai_usage_log.metrics_token"),
                 "the tour made a metrics token in Settings",
+            )
+        except unittest.SkipTest as skipped:
+            if os.environ.get("CI"):
+                self.fail(f"The browser test could not run in CI: {skipped}")
+            raise
+
+    def test_employee_tour(self):
+        try:
+            self.start_tour(
+                "/odoo", "ai_usage_log_employee_tour", login=self.employee.login
             )
         except unittest.SkipTest as skipped:
             if os.environ.get("CI"):

@@ -142,6 +142,20 @@ class TestRpcAbuse(AiHttpCase):
             "ai.usage.log", "action_recompute_cost", [log.ids], login="ai_rpc_admin"
         )
 
+    def test_test_connection_spends_the_company_key_for_administrators_only(self):
+        message = self.assertRefused(
+            "ai.service", "action_test_connection", [self.service.ids]
+        )
+        self.assertIn("Only AI administrators", message)
+        self.assertFalse(self.fake.received(), "nothing reached OpenAI")
+        result = self.rpc(
+            "ai.service",
+            "action_test_connection",
+            [self.service.ids],
+            login="ai_rpc_admin",
+        )
+        self.assertEqual(result["params"]["type"], "success")
+
     def test_a_hard_token_budget_cannot_be_cheated(self):
         """The issue's case: a 1,000-token hard budget, calls of about 150
         tokens, and a forged log of -1,000,000 tokens to make room."""

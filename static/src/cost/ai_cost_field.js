@@ -1,6 +1,7 @@
 import { Component } from "@odoo/owl";
 import { getCurrency } from "@web/core/currency";
 import { localization } from "@web/core/l10n/localization";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { formatFloat } from "@web/core/utils/numbers";
 import { session } from "@web/session";
@@ -35,18 +36,29 @@ export function formatAiCost(value, currency = null) {
         : `${currency.symbol}\u00a0${text}`;
 }
 
+/** The currency (symbol, position) of a record's currency field, or null. */
+export function currencyOf(record, currencyField) {
+    const value = currencyField && record.data[currencyField];
+    const currencyId = Array.isArray(value) ? value[0] : value?.id;
+    return currencyId ? getCurrency(currencyId) : null;
+}
+
 export class AiCostField extends Component {
     static template = "ai_usage_log.AiCostField";
     static props = { ...standardFieldProps, currencyField: { type: String, optional: true } };
 
+    /** A float field reads 0 for an empty cost: the record says whether it is set. */
+    get unpriced() {
+        const record = this.props.record;
+        return record.data.price_missing === true && !record.data[this.props.name];
+    }
+
     get text() {
         const record = this.props.record;
-        const currencyValue = this.props.currencyField && record.data[this.props.currencyField];
-        const currencyId = Array.isArray(currencyValue) ? currencyValue[0] : currencyValue?.id;
-        const value = record.data[this.props.name];
-        // a float field reads 0 for an empty cost: the record says whether it is set
-        const unknown = value === 0 && record.data.price_missing;
-        return unknown ? "" : formatAiCost(value, currencyId ? getCurrency(currencyId) : null);
+        if (this.unpriced) {
+            return _t("no price");
+        }
+        return formatAiCost(record.data[this.props.name], currencyOf(record, this.props.currencyField));
     }
 }
 

@@ -46,10 +46,11 @@ export class AiUsageDashboard extends Component {
         return formatFloat(value, { digits: [16, 0] });
     }
 
-    openLogs(domain, name) {
+    /** Open the logs behind a figure: `opening` (from the server) holds its title, search facets and domain. */
+    openLogs(opening) {
         this.action.doAction({
             type: "ir.actions.act_window",
-            name: name || _t("Usage Logs"),
+            name: opening.title,
             res_model: "ai.usage.log",
             views: [
                 [false, "list"],
@@ -57,8 +58,8 @@ export class AiUsageDashboard extends Component {
                 [false, "pivot"],
                 [false, "graph"],
             ],
-            domain,
-            context: {},
+            domain: opening.domain,
+            context: opening.context,
         });
     }
 }

@@ -1,17 +1,21 @@
 import { registry } from "@web/core/registry";
 
+const openTheApp = [
+    {
+        content: "Open the apps menu",
+        trigger: ".o_navbar_apps_menu button",
+        run: "click",
+    },
+    {
+        content: "Open the AI Usage app",
+        trigger: ".o_app[data-menu-xmlid='ai_usage_log.menu_ai_usage_root']",
+        run: "click",
+    },
+];
+
 registry.category("web_tour.tours").add("ai_usage_log_tour", {
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the AI Usage app",
-            trigger: ".o_app[data-menu-xmlid='ai_usage_log.menu_ai_usage_root']",
-            run: "click",
-        },
+        ...openTheApp,
         {
             content: "The dashboard shows this month's calls",
             trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls",
@@ -36,6 +40,60 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
         {
             content: "A cost reads with its currency and 4 significant decimals",
             trigger: ".o_list_view .o_data_row .o_ai_cost:contains('$'):contains('0.0048'):not(:contains('0.00480000'))",
+        },
+        {
+            content: "A call without a price says so in its cost",
+            trigger: ".o_list_view .o_data_row:contains('gpt-9-preview') .o_ai_cost_unpriced:contains('no price')",
+        },
+        {
+            content: "The footer's sum says it leaves out the unknown cost",
+            trigger: ".o_list_view tfoot .o_list_number:contains('+ 1 unknown')",
+        },
+        {
+            content: "Open the call without a price",
+            trigger: ".o_list_view .o_data_row:contains('gpt-9-preview') .o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Add its price from the call",
+            trigger: ".o_form_view .alert-warning button[name='action_add_price']",
+            run: "click",
+        },
+        {
+            content: "The new price is for the call's model",
+            trigger: ".modal .o_field_widget[name='model_name'] input:value(gpt-9-preview)",
+        },
+        {
+            content: "Give it an input price",
+            trigger: ".modal .o_field_widget[name='input_price'] input",
+            run: "edit 2.5 && click .modal-body",
+        },
+        {
+            content: "Save the price",
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Recompute the call's cost",
+            trigger: "body:not(:has(.modal)) .o_form_view button[name='action_recompute_cost']",
+            run: "click",
+        },
+        {
+            content: "Recompute Cost says what it did",
+            trigger: ".o_notification:contains('1 of 1 re-priced.')",
+        },
+        {
+            content: "The call now has a cost",
+            trigger: ".o_form_view:not(:has(.alert-warning)) .o_field_widget[name='cost'] .o_ai_cost:contains('$')",
+        },
+        {
+            content: "Back to the list",
+            trigger: ".o_breadcrumb a:contains('Usage Logs')",
+            run: "click",
+        },
+        {
+            content: "Every cost of the page is known now",
+            trigger: ".o_list_view tfoot .o_list_number:contains('$'):not(:contains('unknown'))",
         },
         {
             content: "Open the filters",
@@ -112,6 +170,57 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
         {
             content: "The new token is shown once",
             trigger: ".o_notification:contains('Copy it now')",
+        },
+    ],
+});
+
+// An employee (AI Usage / User) meets their own figures only.
+registry.category("web_tour.tours").add("ai_usage_log_employee_tour", {
+    steps: () => [
+        ...openTheApp,
+        {
+            content: "This month counts the employee's 7 calls, not the company's 11",
+            trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls .fs-3:contains('7')",
+        },
+        {
+            content: "No configuration for an employee",
+            trigger: ".o_main_navbar:not(:has([data-menu-xmlid='ai_usage_log.menu_ai_usage_config']))",
+        },
+        {
+            content: "The budgets say whose calls they count: the employee's own",
+            trigger: ".o_ai_usage_budgets .o_ai_usage_budget_row:contains('Employee budget') .o_ai_usage_budget_scope:contains('My calls')",
+        },
+        {
+            content: "...and the company's",
+            trigger: ".o_ai_usage_budgets .o_ai_usage_budget_row:contains('Company budget') .o_ai_usage_budget_scope:contains('Company')",
+        },
+        {
+            content: "Not the budget of another user",
+            trigger: ".o_ai_usage_budgets:not(:has(.o_ai_usage_budget_row:contains('Admin budget')))",
+        },
+        {
+            content: "Open this month's calls",
+            trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls",
+            run: "click",
+        },
+        {
+            content: "The list says what was clicked",
+            trigger: ".o_last_breadcrumb_item:contains('Calls This Month')",
+        },
+        {
+            content: "...as a facet that can be removed",
+            trigger: ".o_searchview_facet .o_facet_value:contains('This Month')",
+        },
+        {
+            content: "The employee's 7 calls",
+            trigger: ".o_pager_limit:contains('7')",
+        },
+        {
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
+            content: "None of another user's calls",
+            trigger: ".o_list_view:not(:has(.o_data_row:contains('Mitchell Admin')))",
         },
     ],
 });

@@ -1,0 +1,74 @@
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { ListRenderer } from "@web/views/list/list_renderer";
+import { listView } from "@web/views/list/list_view";
+import { currencyOf, formatAiCost } from "../cost/ai_cost_field";
+
+/** Whether a log's cost is unknown: no price, or a successful call without usage. */
+function costUnknown(data) {
+    return data.price_missing || (data.usage_state === "missing" && data.status === "success");
+}
+
+/**
+ * The footer's Cost as Odoo sums a list, the calls shown (the page or the
+ * selection), but in the logs' own currency and saying how many calls of
+ * the sum have no known cost: a sum that silently counts them as 0 reads
+ * as a total it is not.
+ */
+function withUnknownCosts(renderer, aggregates) {
+    const list = renderer.props.list;
+    if (!aggregates.cost || (list.isGrouped && !list.selection.length)) {
+        return aggregates; // groups are summed over all their calls by the server
+    }
+    const records = list.selection.length ? list.selection : list.records;
+    const unknown = records.filter((record) => costUnknown(record.data)).length;
+    const currencies = new Set(records.map((record) => currencyOf(record, "currency_id")?.symbol));
+    currencies.delete(undefined);
+    if (currencies.size > 1) {
+        aggregates.cost = { help: _t("Costs in different currencies are not summed"), value: "—" };
+        return aggregates;
+    }
+    const [withCurrency] = records.filter((record) => currencyOf(record, "currency_id"));
+    const total = records.reduce((sum, record) => sum + (record.data.cost || 0), 0);
+    let value = formatAiCost(total, withCurrency ? currencyOf(withCurrency, "currency_id") : null);
+    let help = _t("Sum of the %s calls shown", records.length);
+    if (unknown) {
+        value = _t("%(total)s + %(count)s unknown", { total: value, count: unknown });
+        help = _t("Sum of the %(shown)s calls shown; %(count)s of them have no known cost and are not in it", {
+            shown: records.length,
+            count: unknown,
+        });
+    }
+    aggregates.cost = { help, value };
+    return aggregates;
+}
+
+export class AiUsageLogListRenderer extends ListRenderer {
+    // Odoo 19.0 computes the aggregates once per render
+    computeAggregates() {
+        return withUnknownCosts(this, super.computeAggregates());
+    }
+
+    // Odoo 18.0 names an empty text group "false" (no service tier, no error code)
+    getGroupDisplayName(group) {
+        if (group.groupByField.type === "char" && !group.value) {
+            return _t("None");
+        }
+        return super.getGroupDisplayName(group);
+    }
+}
+
+// Odoo 18.0 reads them through a getter
+const aggregatesGetter = Object.getOwnPropertyDescriptor(ListRenderer.prototype, "aggregates")?.get;
+if (aggregatesGetter) {
+    Object.defineProperty(AiUsageLogListRenderer.prototype, "aggregates", {
+        get() {
+            return withUnknownCosts(this, aggregatesGetter.call(this));
+        },
+    });
+}
+
+registry.category("views").add("ai_usage_log_list", {
+    ...listView,
+    Renderer: AiUsageLogListRenderer,
+});
