@@ -36,10 +36,15 @@ export function formatAiCost(value, currency = null) {
         : `${currency.symbol}\u00a0${text}`;
 }
 
+/** The id of a record's currency field (18.0 reads [id, name], 19.0 {id}), or undefined. */
+export function currencyIdOf(record, currencyField) {
+    const value = currencyField && record.data[currencyField];
+    return Array.isArray(value) ? value[0] : value?.id;
+}
+
 /** The currency (symbol, position) of a record's currency field, or null. */
 export function currencyOf(record, currencyField) {
-    const value = currencyField && record.data[currencyField];
-    const currencyId = Array.isArray(value) ? value[0] : value?.id;
+    const currencyId = currencyIdOf(record, currencyField);
     return currencyId ? getCurrency(currencyId) : null;
 }
 

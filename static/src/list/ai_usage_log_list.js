@@ -1,8 +1,9 @@
+import { getCurrency } from "@web/core/currency";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { ListRenderer } from "@web/views/list/list_renderer";
 import { listView } from "@web/views/list/list_view";
-import { currencyOf, formatAiCost } from "../cost/ai_cost_field";
+import { currencyIdOf, formatAiCost } from "../cost/ai_cost_field";
 
 /** Whether a log's cost is unknown: no price, or a successful call without usage. */
 function costUnknown(data) {
@@ -17,20 +18,23 @@ function costUnknown(data) {
  */
 function withUnknownCosts(renderer, aggregates) {
     const list = renderer.props.list;
-    if (!aggregates.cost || (list.isGrouped && !list.selection.length)) {
+    if (list.isGrouped && !list.selection.length) {
         return aggregates; // groups are summed over all their calls by the server
     }
     const records = list.selection.length ? list.selection : list.records;
     const unknown = records.filter((record) => costUnknown(record.data)).length;
-    const currencies = new Set(records.map((record) => currencyOf(record, "currency_id")?.symbol));
-    currencies.delete(undefined);
-    if (currencies.size > 1) {
+    if (!aggregates.cost && !unknown) {
+        return aggregates; // nothing to sum, nothing unknown
+    }
+    const currencyIds = new Set(records.map((record) => currencyIdOf(record, "currency_id")));
+    currencyIds.delete(undefined);
+    if (currencyIds.size > 1) {
         aggregates.cost = { help: _t("Costs in different currencies are not summed"), value: "—" };
         return aggregates;
     }
-    const [withCurrency] = records.filter((record) => currencyOf(record, "currency_id"));
+    const [currencyId] = currencyIds;
     const total = records.reduce((sum, record) => sum + (record.data.cost || 0), 0);
-    let value = formatAiCost(total, withCurrency ? currencyOf(withCurrency, "currency_id") : null);
+    let value = formatAiCost(total, currencyId ? getCurrency(currencyId) : null);
     let help = _t("Sum of the %s calls shown", records.length);
     if (unknown) {
         value = _t("%(total)s + %(count)s unknown", { total: value, count: unknown });
