@@ -11,6 +11,7 @@ from . import ai_usage_log
 from . import ai_usage_log_daily
 from . import ai_usage_log_total
 from . import ai_usage_report
+from . import ai_usage_dashboard
 from . import res_config_settings
 from . import ai_usage_reconciliation
 from . import ir_http

@@ -364,7 +364,7 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
         )
         spend(self.env, self.service, cost=1.0)
         [budget] = (
-            self.env["ai.usage.report"]
+            self.env["ai.usage.dashboard"]
             .with_user(self.admin)
             .get_dashboard_data()["budgets"]
         )
@@ -387,7 +387,7 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
             {"name": "Theirs", "user_id": self.other_user.id, "limit_tokens": 1000}
         )
         rows = (
-            self.env["ai.usage.report"]
+            self.env["ai.usage.dashboard"]
             .with_user(self.user)
             .get_dashboard_data()["budgets"]
         )
@@ -396,7 +396,7 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
             [(company.name, "Company"), (mine.name, "My calls")],
         )
         everyone = (
-            self.env["ai.usage.report"].with_user(self.admin).get_dashboard_data()
+            self.env["ai.usage.dashboard"].with_user(self.admin).get_dashboard_data()
         )
         self.assertIn(
             ("Theirs", self.other_user.name),

@@ -81,7 +81,7 @@ class TestDashboard(AiUsageCase):
         logs[1].request_time = now - timedelta(days=3)
         logs[2].request_time = now - timedelta(days=29)  # the trend's first day
         logs[3].request_time = now - timedelta(days=45)  # out of the trend
-        data = self.env["ai.usage.report"].with_user(self.user).get_dashboard_data()
+        data = self.env["ai.usage.dashboard"].with_user(self.user).get_dashboard_data()
         trend = data["trend"]
         self.assertEqual(len(trend), 30)
         self.assertEqual(trend[-1]["date"], fields.Date.to_string(now.date()))
@@ -121,7 +121,7 @@ class TestDashboard(AiUsageCase):
         )
         unpriced.price_missing = True
         unpriced._clear_cost()
-        data = self.env["ai.usage.report"].with_user(self.user).get_dashboard_data()
+        data = self.env["ai.usage.dashboard"].with_user(self.user).get_dashboard_data()
         month = data["periods"][1]
         self.assertEqual(month["key"], "month")
         self.assertEqual(month["calls"], 5, "a user sees only their own calls")
@@ -183,7 +183,7 @@ class TestDashboard(AiUsageCase):
                 self.assertIn(key.removeprefix("search_default_"), names, key)
 
         everything = (
-            self.env["ai.usage.report"].with_user(self.admin).get_dashboard_data()
+            self.env["ai.usage.dashboard"].with_user(self.admin).get_dashboard_data()
         )
         self.assertEqual(everything["periods"][1]["calls"], 6)
         self.assertEqual(everything["top_models"][0]["name"], "o3", "ordered by cost")

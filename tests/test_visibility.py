@@ -116,5 +116,5 @@ class TestVisibility(AiUsageCase):
     def test_the_dashboard_counts_what_the_reader_may_see(self):
         self.call(self.user)
         self.call(self.other_user)
-        data = self.env["ai.usage.report"].with_user(self.user).get_dashboard_data()
+        data = self.env["ai.usage.dashboard"].with_user(self.user).get_dashboard_data()
         self.assertEqual(data["periods"][0]["calls"], 1)

@@ -18,7 +18,7 @@ export class AiUsageDashboard extends Component {
         this.action = useService("action");
         this.state = useState({ data: null });
         onWillStart(async () => {
-            this.state.data = await this.orm.call("ai.usage.report", "get_dashboard_data", []);
+            this.state.data = await this.orm.call("ai.usage.dashboard", "get_dashboard_data", []);
         });
     }
 
