@@ -1,9 +1,10 @@
 import logging
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..compat import Constraint, table_constraints
+from ..rights import check_ai_admin
 from ..tools import price_catalogue
 from ..tools.figures import format_count
 from ..tools.openai_usage import PriceMissing, compute_cost
@@ -372,8 +373,9 @@ class AiModelPrice(models.Model):
 
     def action_update_prices(self):
         """Add the catalogue's new prices; say what was added."""
-        if not self.env.user.has_group("ai_usage_log.group_ai_usage_admin"):
-            raise AccessError(self.env._("Only AI administrators may update prices."))
+        check_ai_admin(
+            self.env, self.env._("Only AI administrators may update prices.")
+        )
         version = price_catalogue.version()
         if not version:
             return _notification(

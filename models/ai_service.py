@@ -2,12 +2,22 @@ import re
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..compat import Constraint, set_up_groups, table_constraints
 from ..exceptions import AiCallError
+from ..rights import ADMIN_GROUP, check_ai_admin
 from ..tools import providers
 from .ai_model_price import check_catalogue_provider
+
+# a key: read by AI administrators only, never copied, exported or prefetched
+# with the rest of a service
+SECRET = {
+    "groups": ADMIN_GROUP,
+    "copy": False,
+    "exportable": False,
+    "prefetch": False,
+}
 
 
 @table_constraints
@@ -57,20 +67,11 @@ class AiService(models.Model):
         "service's calls: openai, azure, anthropic, google, mistral, groq, "
         "openrouter... Empty: only prices entered for this service.",
     )
-    api_key = fields.Char(
-        "API Key",
-        groups="ai_usage_log.group_ai_usage_admin",
-        copy=False,
-        exportable=False,
-        prefetch=False,
-    )
+    api_key = fields.Char("API Key", **SECRET)
     has_api_key = fields.Boolean(compute="_compute_has_api_key")
     admin_api_key = fields.Char(
         "OpenAI Admin Key",
-        groups="ai_usage_log.group_ai_usage_admin",
-        copy=False,
-        exportable=False,
-        prefetch=False,
+        **SECRET,
         help="An OpenAI organization admin key (sk-admin-...): with it, OpenAI's own "
         "usage and cost figures are read daily and compared with the logs "
         "(Analysis > Reconciliation).",
@@ -178,8 +179,8 @@ class AiService(models.Model):
         set_up_groups(
             self.env,
             "ai_usage_log.module_category_ai_usage",
-            ["ai_usage_log.group_ai_usage_user", "ai_usage_log.group_ai_usage_admin"],
-            "ai_usage_log.group_ai_usage_admin",
+            ["ai_usage_log.group_ai_usage_user", ADMIN_GROUP],
+            ADMIN_GROUP,
             ["ai_usage_log.action_server_recompute_cost"],
         )
 
@@ -187,12 +188,10 @@ class AiService(models.Model):
         """Check the key and the URL by listing the models. For AI
         administrators: it spends the company key."""
         self.ensure_one()
-        if not self.env.su and not self.env.user.has_group(
-            "ai_usage_log.group_ai_usage_admin"
-        ):
-            raise AccessError(
-                self.env._("Only AI administrators may test a service's connection.")
-            )
+        check_ai_admin(
+            self.env,
+            self.env._("Only AI administrators may test a service's connection."),
+        )
         try:
             payload = self.make_api_call(
                 "models", method="GET", request_type="test_connection"

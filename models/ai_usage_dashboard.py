@@ -6,6 +6,8 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools.misc import format_date
 
+from ..rights import is_ai_admin
+
 TREND_DAYS = 30  # the dashboard's trend
 
 
@@ -114,11 +116,12 @@ class AiUsageDashboard(models.AbstractModel):
         saying whose calls it counts. An AI administrator sees them all; a
         user, those that apply to their own calls."""
         domain = [("company_id", "in", self.env.companies.ids)]
-        if not self.env.user.has_group("ai_usage_log.group_ai_usage_admin"):
+        if not is_ai_admin(self.env):
             domain.append(("user_id", "in", (False, self.env.uid)))
         rows = []
         for budget in self.env["ai.usage.budget"].search(domain):
             cost, tokens = budget._consumption()
+            log_domain = budget._log_domain()
             rows.append(
                 {
                     "name": budget.name,
@@ -131,10 +134,10 @@ class AiUsageDashboard(models.AbstractModel):
                     "percent": round(budget._percent(cost, tokens), 1),
                     "warning": budget.warning_percent,
                     "hard": budget.hard_limit,
-                    "domain": budget._log_domain(),
+                    "domain": log_domain,
                     "open": _opening(
                         self.env._("Budget %(name)s", name=budget.name),
-                        domain=budget._log_domain(),
+                        domain=log_domain,
                     ),
                 }
             )

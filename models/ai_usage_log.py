@@ -3,9 +3,10 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
 from ..compat import Constraint, table_constraints
+from ..rights import check_ai_admin
 from ..tools import providers
 from ..tools.openai_usage import (
     USAGE_FIELDS,
@@ -304,12 +305,10 @@ class AiUsageLog(models.Model):
         time, e.g. after a missing price was added or a price corrected, and
         say what came of it. For AI administrators: nobody else writes a
         log's cost."""
-        if not self.env.su and not self.env.user.has_group(
-            "ai_usage_log.group_ai_usage_admin"
-        ):
-            raise AccessError(
-                self.env._("Only AI administrators may recompute the cost of logs.")
-            )
+        check_ai_admin(
+            self.env,
+            self.env._("Only AI administrators may recompute the cost of logs."),
+        )
         self.check_access("read")
         logs = self.sudo().with_context(ai_usage_defer_summary=True)
         priced, unpriced = logs._recompute_cost()

@@ -2,9 +2,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..rights import check_ai_admin
 from ..tools import openai_billing
 from ..tools.http_client import CallFailed
 from ..tools.openai_usage import redact_secrets
@@ -63,10 +64,7 @@ class AiUsageReconciliation(models.Model):
         """Read OpenAI's figures of the service's last ``days`` UTC days and
         store them next to the logs'; return the rows. Raise UserError when
         the service has no admin key or OpenAI refuses."""
-        if not self.env.su and not self.env.user.has_group(
-            "ai_usage_log.group_ai_usage_admin"
-        ):
-            raise AccessError(self.env._("Only AI administrators may reconcile."))
+        check_ai_admin(self.env, self.env._("Only AI administrators may reconcile."))
         service = service.sudo()
         if not service.admin_api_key:
             raise UserError(

@@ -41,47 +41,50 @@ class ProviderCase(PricedCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        common = {"company_id": cls.company.id, "timeout": 20, "max_retries": 2}
-        cls.anthropic = cls.env["ai.service"].create(
-            dict(
-                common,
-                name="Claude",
-                provider="anthropic",
-                api_base_url=cls.fake.url_of("anthropic"),
-                api_key=ANTHROPIC_KEY,
-                default_model="claude-sonnet-4-5-20250929",
-            )
+        cls.anthropic = cls.provider_service(
+            "Claude",
+            "anthropic",
+            cls.fake.url_of("anthropic"),
+            ANTHROPIC_KEY,
+            "claude-sonnet-4-5-20250929",
         )
-        cls.gemini = cls.env["ai.service"].create(
-            dict(
-                common,
-                name="Gemini",
-                provider="gemini",
-                api_base_url=cls.fake.url_of("gemini"),
-                api_key=GEMINI_KEY,
-                default_model="gemini-2.5-flash",
-            )
+        cls.gemini = cls.provider_service(
+            "Gemini",
+            "gemini",
+            cls.fake.url_of("gemini"),
+            GEMINI_KEY,
+            "gemini-2.5-flash",
         )
-        cls.azure = cls.env["ai.service"].create(
-            dict(
-                common,
-                name="Azure",
-                provider="azure",
-                api_base_url=cls.fake.url_of("azure"),
-                api_key="0123456789abcdef0123456789abcdef",
-                default_model="prod-4o",
-            )
+        cls.azure = cls.provider_service(
+            "Azure",
+            "azure",
+            cls.fake.url_of("azure"),
+            "0123456789abcdef0123456789abcdef",
+            "prod-4o",
         )
-        cls.mistral = cls.env["ai.service"].create(
-            dict(
-                common,
-                name="Mistral",
-                provider="openai_compatible",
-                api_base_url=cls.fake.url,
-                api_key=TEST_API_KEY,
-                default_model="mistral-large-latest",
-                price_provider="mistral",
-            )
+        cls.mistral = cls.provider_service(
+            "Mistral",
+            "openai_compatible",
+            cls.fake.url,
+            TEST_API_KEY,
+            "mistral-large-latest",
+            price_provider="mistral",
+        )
+
+    @classmethod
+    def provider_service(cls, name, provider, url, key, model, **values):
+        return cls.env["ai.service"].create(
+            {
+                "name": name,
+                "company_id": cls.company.id,
+                "timeout": 20,
+                "max_retries": 2,
+                "provider": provider,
+                "api_base_url": url,
+                "api_key": key,
+                "default_model": model,
+                **values,
+            }
         )
 
 
