@@ -94,9 +94,11 @@ def set_up_groups(env, category_xmlid, group_xmlids, admin_group_xmlid, actions)
             privilege = env["res.groups.privilege"].create(
                 {"name": category.name, "category_id": category.id}
             )
-            env["ir.model.data"]._update_xmlids(
-                [{"xml_id": f"{module}.privilege_{name}", "record": privilege}]
-            )
+        # on every install and upgrade: an xml id not declared during an upgrade
+        # is deleted at its end, with its record
+        env["ir.model.data"]._update_xmlids(
+            [{"xml_id": f"{module}.privilege_{name}", "record": privilege}], update=True
+        )
         groups.write({"privilege_id": privilege.id})
         groups_field = "group_ids"
     else:

@@ -167,7 +167,7 @@ class CallRecorder:
         SDK object); ``facts``: log values the answer does not hold."""
         try:
             self._finish(lambda log: log.update_success(result, **facts))
-        except Exception:
+        except Exception as error:  # noqa: BLE001 - finishing never raises
             _logger.exception(
                 "ai_usage_log: a successful call could not be recorded; "
                 "service %s, endpoint %s, model %s, usage %s",
@@ -176,6 +176,7 @@ class CallRecorder:
                 self.log_values.get("model"),
                 valid_usage(result),
             )
+            self._finish_bare("success", valid_usage(result), error)
 
     def fail(self, failure, **facts):
         """Finish the log as failed (``failure``: a CallFailed)."""
@@ -187,7 +188,7 @@ class CallRecorder:
             self._finish(
                 lambda log: log.update_failure(message, failure.error_code, **facts)
             )
-        except Exception:
+        except Exception as error:  # noqa: BLE001 - finishing never raises
             _logger.exception(
                 "ai_usage_log: a failed call could not be recorded; "
                 "service %s, endpoint %s, error %s: %s",
@@ -196,12 +197,22 @@ class CallRecorder:
                 failure.error_code,
                 message,
             )
+            self._finish_bare("failed", failure.usage, error)
         _logger.warning(
             "ai_usage_log: call to %s failed (%s): %s",
             self.endpoint,
             failure.error_code,
             message,
         )
+
+    def _finish_bare(self, status, usage, error):
+        """Keep what the provider returned when the full finish failed."""
+        if not self.log:
+            return
+        try:
+            self.log._finish_bare(status, usage, error)
+        except Exception:  # noqa: BLE001 - the server log keeps the facts
+            _logger.exception("ai_usage_log: log %s stays unfinished", self.log.id)
 
     def _finish(self, finish):
         """Run ``finish(log)``; if the call's start was never recorded (or

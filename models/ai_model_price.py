@@ -212,7 +212,9 @@ class AiModelPrice(models.Model):
             return ()
         undated = price_catalogue.undated(model_name)
         provider = self.env["ai.service"].sudo().browse(service_id).price_provider
-        candidates = self.sudo().search(
+        # active_test is not in the cache key: the cached rows are the active ones
+        # whatever the caller's context says
+        candidates = self.sudo().with_context(active_test=True).search(
             [
                 ("date_from", "<=", day),
                 ("price_tier", "=", tier),
@@ -236,7 +238,9 @@ class AiModelPrice(models.Model):
                 return 1, len(price.model_name), "prefix"
             return None
 
-        ranked = [(rank(price), price) for price in candidates]
+        # a prefix row of another name (acme-chat for gpt-4o-mini) does not
+        # match: it is left out before the sort compares ranks
+        ranked = [(found, price) for price in candidates if (found := rank(price))]
         ranked.sort(
             key=lambda item: (
                 item[0],
@@ -251,7 +255,6 @@ class AiModelPrice(models.Model):
             (price.min_input_tokens, price.id, price._price_dict(),
              price.currency_id.id, found[2])
             for found, price in ranked
-            if found
         )  # fmt: skip
 
     @api.model

@@ -297,7 +297,7 @@ class AiUsageLogWriter(models.AbstractModel):
                     duration_ms=0,
                 )
         log_id = self._sql_insert(vals)
-        self._resummarize_closed_days([vals["request_time"]])
+        self._after_finish([vals["request_time"]])
         return log_id, (refusal, vals["error_code"]) if refusal else None
 
     @api.model
@@ -306,11 +306,32 @@ class AiUsageLogWriter(models.AbstractModel):
         or None when the response reported none)."""
         if usage is None:
             return {"usage_state": "missing"}
-        return dict(
-            usage,
-            usage_state="reported",
-            **self.env["ai.model.price"]._cost_vals(usage, model_name, facts),
-        )
+        try:
+            # in a savepoint: pricing may add catalogue rows, and a failed
+            # statement must not take the call's usage down with it
+            with self.env.cr.savepoint():
+                cost = self.env["ai.model.price"]._cost_vals(usage, model_name, facts)
+        except Exception as error:  # noqa: BLE001 - the usage is worth more than its price
+            _logger.exception("ai_usage_log: a call could not be priced; its cost is unknown")
+            cost = {
+                "price_missing": True,
+                "price_id": False,
+                "error_code": "pricing_failed",
+                "error_message": f"The cost could not be computed: {error!r}",
+            }
+        return dict(usage, usage_state="reported", **cost)
+
+    @api.model
+    def _after_finish(self, request_times):
+        """What follows a log's write (the daily summary of a closed day):
+        a failure there is logged and leaves the call's log as written."""
+        try:
+            with self.env.cr.savepoint():
+                self._resummarize_closed_days(request_times)
+        except Exception:  # noqa: BLE001 - the log is written; the summary can be redone
+            _logger.exception(
+                "ai_usage_log: the daily summary of %s could not be updated", request_times
+            )
 
     @staticmethod
     def _finish_vals(facts):
@@ -428,7 +449,7 @@ class AiUsageLogWriter(models.AbstractModel):
             vals.update(self._usage_vals(usage, model_name, facts))
         vals.update(extra)
         self._sql_update(log_id, vals)
-        self._resummarize_closed_days([facts["request_time"]])
+        self._after_finish([facts["request_time"]])
         return dict(facts, **vals, id=log_id)
 
     @api.model
@@ -445,18 +466,44 @@ class AiUsageLogWriter(models.AbstractModel):
             ),
         )
         if usage is not None:
-            vals.update(
-                self._usage_vals(
-                    usage, extra.get("response_model") or facts["model"], facts
-                )
+            priced = self._usage_vals(
+                usage, extra.get("response_model") or facts["model"], facts
             )
-            vals["usage_state"] = "partial"
+            # the call's own error stays the log's; a pricing failure is logged
+            priced.pop("error_code", None)
+            priced.pop("error_message", None)
+            vals.update(priced, usage_state="partial")
         else:
             vals["usage_state"] = "missing"
         vals.update(extra)
         self._sql_update(log_id, vals)
-        self._resummarize_closed_days([facts["request_time"]])
+        self._after_finish([facts["request_time"]])
         return dict(facts, **vals, id=log_id)
+
+    def _finish_bare(self, status, usage, error):
+        """The last resort when finishing a log failed (``error``): write what
+        the provider returned (status, token counts) and the failure, without
+        cost, so that no answered call stays *processing*."""
+        self.ensure_one()
+        log_id = self.id
+
+        def write(logs):
+            logs.env.cr.execute("SELECT status FROM ai_usage_log WHERE id = %s", [log_id])
+            if logs.env.cr.fetchone() != ("processing",):
+                return  # finished after all (what failed came after the write)
+            vals = dict(
+                logs._finish_vals(logs._call_facts(log_id)),
+                status=status,
+                usage_state="missing" if usage is None else "reported",
+                price_missing=usage is not None,
+                error_code="record_failed",
+                error_message=f"The call's log could not be finished: {error!r}",
+            )
+            if usage is not None:
+                vals.update(usage)
+            logs._sql_update(log_id, vals)
+
+        self._in_own_transaction(write)
 
     @api.model
     def _record_batch(self, service, batch, results, log_values):

@@ -114,6 +114,9 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
 
+    # depends on nothing, but declared: without it Odoo 18 does not compute the
+    # field for the settings form's new record, which then shows it empty
+    @api.depends()
     def _compute_ai_usage_metrics_enabled(self):
         enabled = bool(
             self.env["ir.config_parameter"].sudo().get_param(METRICS_TOKEN_PARAM)
@@ -121,6 +124,7 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.ai_usage_metrics_enabled = enabled
 
+    @api.depends()
     def _compute_ai_usage_price_catalogue(self):
         version = price_catalogue.version()
         label = (

@@ -4,6 +4,8 @@
 # Options: --clients N (6), --duration SECONDS (20), --hold SECONDS (4).
 # Odoo 18.0 by default; ODOO_PYTHON=<19.0's python> for 19.0.
 set -euo pipefail
+series=
+case "${1:-}" in 18.0|19.0) series=$1; shift ;; esac
 source "$(dirname "$0")/odoo_env.sh"
 db=${AI_USAGE_BENCH_DB:-ai_usage_log_bench_workers}
 addons_path="$addons_path,$addon_dir/scripts/bench_addons"

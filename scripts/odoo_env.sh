@@ -1,18 +1,30 @@
-# Shared by the scripts: finds the installed Odoo (18.0 or 19.0) of the
-# Python interpreter $ODOO_PYTHON (default: python3) and stages this add-on
+# Shared by the scripts: sets up what is missing (scripts/setup.sh) for the Odoo
+# series $series (set by the caller from its first argument, 18.0 or 19.0), or
+# the series of $ODOO_PYTHON, or 18.0; then finds that Odoo and stages this add-on
 # under its technical name so Odoo can load it whatever the checkout is called.
 # Sets: odoo_python, odoo_version, odoo_src, addons_path, stage_dir, demo_args
 # and no_demo_args (what makes an install load demo data, or not) and odoo_bin().
+# Exports ODOO_PYTHON, so that the scripts it calls use the same interpreter.
 # shellcheck shell=bash
 addon_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-odoo_python=${ODOO_PYTHON:-python3}
-
-if ! "$odoo_python" -c "import odoo" >/dev/null 2>&1; then
-    echo "ERROR: '$odoo_python -c \"import odoo\"' fails: no Odoo is installed for $odoo_python." >&2
-    echo "       ai_usage_log is an Odoo 18.0 / 19.0 add-on and cannot be tested or served without it" >&2
-    echo "       (README.md, Installation, says how to install each)." >&2
-    exit 2
+if [ -z "${series:-}" ]; then
+    series=18.0
+    if [ -n "${ODOO_PYTHON:-}" ]; then
+        series=$("$ODOO_PYTHON" -c "import odoo.release as r; print(r.major_version)" 2>/dev/null) || {
+            echo "ERROR: '$ODOO_PYTHON -c \"import odoo\"' fails: no Odoo is installed for $ODOO_PYTHON." >&2
+            echo "       Unset ODOO_PYTHON and name the series (18.0 or 19.0) to have one set up (scripts/setup.sh)." >&2
+            exit 2
+        }
+    fi
 fi
+# once per series and run: the scripts that this one calls find it done
+if [ "${AI_USAGE_SETUP_DONE:-}" != "$series" ]; then
+    setup_out=$(bash "$addon_dir/scripts/setup.sh" "$series" | tee /dev/stderr) || exit $?
+    ODOO_PYTHON=$(sed -n 's/^python: //p' <<< "$setup_out" | tail -1)
+    export ODOO_PYTHON AI_USAGE_SETUP_DONE=$series
+fi
+odoo_python=$ODOO_PYTHON
+
 odoo_version=$("$odoo_python" -c "import odoo.release as r; print(r.major_version)")
 case "$odoo_version" in
     # 18.0 loads demo data unless told not to, 19.0 only when told to

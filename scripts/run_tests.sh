@@ -10,6 +10,8 @@
 # the current user may create databases on. Database names: $AI_USAGE_TEST_DB
 # (default ai_usage_log_test).
 set -euo pipefail
+series=
+case "${1:-}" in 18.0|19.0) series=$1; shift ;; esac
 source "$(dirname "$0")/odoo_env.sh"
 
 db=${AI_USAGE_TEST_DB:-ai_usage_log_test}
@@ -50,8 +52,33 @@ demo_employee=$(psql -tAq -d "${db}_lifecycle" -c "SELECT count(*) FROM res_grou
     WHERE u.login = 'demo' AND d.module = 'ai_usage_log' AND d.name = 'group_ai_usage_user'")
 [ "$demo_employee" = 1 ] || { echo "FAILED: the demo employee is not an AI Usage user" >&2; exit 1; }
 echo "ok: the demo employee is an AI Usage user"
-odoo_bin -d "${db}_lifecycle" -u ai_usage_log --stop-after-init --log-level=info > "$logs/upgrade.log" 2>&1
-check_log "upgrade" "$logs/upgrade.log"
+# What an upgrade must leave as it was: the add-on's xml ids, its groups,
+# privileges (19.0), record rules, menus and prices with their key fields.
+snapshot() {
+    psql -tAq -d "${db}_lifecycle" -c "
+        SELECT 'xmlid ' || module || '.' || name || ' ' || model FROM ir_model_data WHERE module = 'ai_usage_log'
+        UNION ALL SELECT 'group ' || g.id || ' ' || (g.name::text) FROM res_groups g
+            JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.id AND d.module = 'ai_usage_log'
+        UNION ALL SELECT 'rule ' || r.name || ' ' || coalesce(r.domain_force, '') FROM ir_rule r
+            JOIN ir_model_data d ON d.model = 'ir.rule' AND d.res_id = r.id AND d.module = 'ai_usage_log'
+        UNION ALL SELECT 'menu ' || m.id || ' ' || (m.name::text) || ' ' || coalesce(m.action, '') FROM ir_ui_menu m
+            JOIN ir_model_data d ON d.model = 'ir.ui.menu' AND d.res_id = m.id AND d.module = 'ai_usage_log'
+        UNION ALL SELECT 'price ' || id || ' ' || model_name || ' ' || provider || ' ' || date_from || ' '
+            || price_tier || ' ' || match_type || ' ' || input_price || ' ' || output_price FROM ai_model_price
+        ORDER BY 1" > "$1"
+}
+snapshot "$logs/installed.txt"
+for round in 1 2; do
+    odoo_bin -d "${db}_lifecycle" -u ai_usage_log --stop-after-init --log-level=info > "$logs/upgrade.log" 2>&1
+    check_log "upgrade $round" "$logs/upgrade.log"
+    snapshot "$logs/upgraded_$round.txt"
+    if ! diff "$logs/installed.txt" "$logs/upgraded_$round.txt" > "$logs/upgrade_diff.txt"; then
+        echo "FAILED: upgrade $round changed the add-on's records (< installed, > upgraded):" >&2
+        cat "$logs/upgrade_diff.txt" >&2
+        exit 1
+    fi
+    echo "ok: upgrade $round left the same xml ids, groups, rules, menus and prices ($(wc -l < "$logs/installed.txt") rows)"
+done
 echo "env['ir.module.module'].search([('name', '=', 'ai_usage_log')]).button_immediate_uninstall(); env.cr.commit()" \
     | odoo_bin shell -d "${db}_lifecycle" --log-level=info > "$logs/uninstall.log" 2>&1
 check_log "uninstall" "$logs/uninstall.log"

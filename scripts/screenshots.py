@@ -1,6 +1,7 @@
 """Screenshots of a running Odoo with ai_usage_log, for the README.
 
 Usage: python3 scripts/screenshots.py [--url http://localhost:8069] [--db DB]
+(the database defaults to the one scripts/serve_demo.sh serves at that URL)
 Needs Debian's chromium and PyPI's websocket-client (both test dependencies).
 Logs in as admin / admin (and as the demo employee, demo / demo, for the
 employee's view), then drives headless Chromium through its DevTools
@@ -71,10 +72,21 @@ class DevTools:
                 return message.get("result", {})
 
 
+def demo_database(url):
+    """The database serve_demo.sh made, as the server lists it (it serves only that one)."""
+    answer = requests.post(
+        url + "/web/database/list", json={"jsonrpc": "2.0", "params": {}}, timeout=30
+    ).json()
+    names = [name for name in answer.get("result", []) if name.startswith("ai_usage_log_demo")]
+    if len(names) != 1:
+        raise SystemExit(f"{url} serves {names or 'no demo database'}: name one with --db")
+    return names[0]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://localhost:8069")
-    parser.add_argument("--db", default="ai_usage_log_demo")
+    parser.add_argument("--db", help="default: the server's ai_usage_log_demo_* database")
     parser.add_argument("--service-id", type=int, default=1)
     parser.add_argument(
         "--out",
@@ -84,6 +96,7 @@ def main():
     )
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    args.db = args.db or demo_database(args.url)
 
     sessions = {who: session_id(args.url, args.db, who) for *_, who in PAGES}
 

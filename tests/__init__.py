@@ -19,3 +19,10 @@ from . import test_controllers
 from . import test_openai_client
 from . import test_budgets
 from . import test_summary
+from . import test_providers
+from . import test_reconciliation
+from . import test_telemetry
+from . import test_settings
+from . import test_provider_shapes
+from . import test_figures
+from . import test_combinations

@@ -2,9 +2,10 @@
 a fake clock and a sleep that only advances it."""
 
 import itertools
-import unittest
 
 import requests
+
+from odoo.tests import BaseCase
 
 from ..tools.http_client import (
     CONNECT_TIMEOUT_CAP,
@@ -83,7 +84,7 @@ def client(*script, timeout=30, max_retries=2):
 OK = {"id": "x", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
 
 
-class TestApiClient(unittest.TestCase):
+class TestApiClient(BaseCase):
     def test_a_request_goes_out_with_the_key(self):
         api, session, _clock = client(FakeResponse(200, OK))
         payload, status, retries = api.request_json(

@@ -1,12 +1,13 @@
 """README.md renders as written: its code fences close where they should."""
 
 import os
-import unittest
 
 README = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
 
+from odoo.tests import BaseCase
 
-class TestReadme(unittest.TestCase):
+
+class TestReadme(BaseCase):
     def test_code_fences_are_balanced_and_sections_are_headings(self):
         in_code = False
         headings, code_lines = [], []

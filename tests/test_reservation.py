@@ -4,9 +4,10 @@ pages as OpenAI counts them (tools.token_estimate), text by characters."""
 import base64
 import io
 import random
-import unittest
 
 from PIL import Image
+
+from odoo.tests import BaseCase
 
 from ..recorder import CallRecorder
 from ..tools import token_estimate
@@ -26,7 +27,7 @@ def noise_png(width, height):
     return output.getvalue()
 
 
-class TestTokenEstimate(unittest.TestCase):
+class TestTokenEstimate(BaseCase):
     def test_tile_models_as_openai_documents_them(self):
         image_tokens = token_estimate.image_tokens
         self.assertEqual(image_tokens("gpt-4o", 1024, 1024), 765)

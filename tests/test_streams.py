@@ -2,7 +2,8 @@
 gives every streamed call its outcome."""
 
 import json
-import unittest
+
+from odoo.tests import BaseCase
 
 from ..tools.streams import (
     ABANDONED,
@@ -48,7 +49,7 @@ def parse(chunks):
     return [data for chunk in chunks for data in parser.feed(chunk)] + parser.close()
 
 
-class TestSseParser(unittest.TestCase):
+class TestSseParser(BaseCase):
     def test_events_whatever_the_chunking(self):
         raw = (
             b'event: x\r\ndata: {"a":1}\r\n\r\n: keep-alive\n'
@@ -63,7 +64,7 @@ class TestSseParser(unittest.TestCase):
         self.assertEqual(parse([b'data: {"a":1}\n\ndata: {"b"']), ['{"a":1}'])
 
 
-class TestStreamOutcome(unittest.TestCase):
+class TestStreamOutcome(BaseCase):
     def test_a_chat_stream_completed(self):
         events = FakeOpenAI.chat_stream_events(
             "gpt-4o", 10, {"stream_options": {"include_usage": True}}

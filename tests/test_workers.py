@@ -8,10 +8,16 @@ import subprocess
 import sys
 import unittest
 
+from odoo.tests import BaseCase
+
 ADDON = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class TestWorkers(unittest.TestCase):
+@unittest.skipUnless(
+    os.path.isdir(os.path.join(ADDON, "scripts")),
+    "scripts/ is not installed with the add-on (the wheel leaves it out)",
+)
+class TestWorkers(BaseCase):
     def test_logs_hold_across_workers_and_a_killed_worker(self):
         run = subprocess.run(
             ["bash", os.path.join(ADDON, "scripts", "bench_workers.sh")]
