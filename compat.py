@@ -12,6 +12,9 @@ the rest of the code reads the same on both.
   ``user_ids``; server actions name their groups ``groups_id`` or
   ``group_ids``. The XML declares what both read the same, and
   ``set_up_groups`` (called from it) writes the rest.
+- RPC: an ``@api.model`` (or ``model_create_multi``) method is marked
+  ``_api = 'model'`` (``'model_create'``) on 18.0 and ``_api_model`` on 19.0
+  (``is_model_method``), which decides whether call_kw passes record ids.
 """
 
 from odoo import models
@@ -107,3 +110,11 @@ def set_up_groups(env, category_xmlid, group_xmlids, admin_group_xmlid, actions)
     add_to_group(admin_group, admins)
     for action in actions:
         env.ref(action).write({groups_field: [(6, 0, admin_group.ids)]})
+
+
+def is_model_method(method):
+    """Whether ``method`` is called without record ids over RPC."""
+    return getattr(method, "_api_model", False) or getattr(method, "_api", None) in (
+        "model",
+        "model_create",
+    )

@@ -167,7 +167,7 @@ class CallRecorder:
         SDK object); ``facts``: log values the answer does not hold."""
         try:
             self._finish(lambda log: log.update_success(result, **facts))
-        except Exception as error:  # noqa: BLE001 - finishing never raises
+        except Exception as error:
             _logger.exception(
                 "ai_usage_log: a successful call could not be recorded; "
                 "service %s, endpoint %s, model %s, usage %s",
@@ -188,7 +188,7 @@ class CallRecorder:
             self._finish(
                 lambda log: log.update_failure(message, failure.error_code, **facts)
             )
-        except Exception as error:  # noqa: BLE001 - finishing never raises
+        except Exception as error:
             _logger.exception(
                 "ai_usage_log: a failed call could not be recorded; "
                 "service %s, endpoint %s, error %s: %s",
@@ -211,7 +211,7 @@ class CallRecorder:
             return
         try:
             self.log._finish_bare(status, usage, error)
-        except Exception:  # noqa: BLE001 - the server log keeps the facts
+        except Exception:
             _logger.exception("ai_usage_log: log %s stays unfinished", self.log.id)
 
     def _finish(self, finish):

@@ -81,10 +81,7 @@ class AiUsageController(http.Controller):
     )
     def test_connection(self):
         def handler(params):
-            payload = self._service(params).make_openai_api_call(
-                "models", method="GET", request_type="test_connection"
-            )
-            return {"ok": True, "models": len(payload.get("data") or [])}
+            return {"ok": True, "models": self._service(params)._test_connection()}
 
         return self._serve(handler)
 

@@ -214,19 +214,23 @@ class AiModelPrice(models.Model):
         provider = self.env["ai.service"].sudo().browse(service_id).price_provider
         # active_test is not in the cache key: the cached rows are the active ones
         # whatever the caller's context says
-        candidates = self.sudo().with_context(active_test=True).search(
-            [
-                ("date_from", "<=", day),
-                ("price_tier", "=", tier),
-                "|",
-                ("service_id", "=", service_id),
-                "&",
-                ("service_id", "=", False),
-                ("provider", "=", provider or False),
-                "|",
-                ("model_name", "in", [model_name, undated]),
-                ("match_type", "=", "prefix"),
-            ]
+        candidates = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search(
+                [
+                    ("date_from", "<=", day),
+                    ("price_tier", "=", tier),
+                    "|",
+                    ("service_id", "=", service_id),
+                    "&",
+                    ("service_id", "=", False),
+                    ("provider", "=", provider or False),
+                    "|",
+                    ("model_name", "in", [model_name, undated]),
+                    ("match_type", "=", "prefix"),
+                ]
+            )
         )
 
         def rank(price):

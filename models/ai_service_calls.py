@@ -11,6 +11,7 @@ from odoo import api, models
 from odoo.exceptions import UserError
 
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
+from ..rights import check_ai_admin
 from ..tools import providers
 from ..tools.http_client import ApiClient, CallFailed, error_response_failure
 from ..tools.openai_usage import to_payload
@@ -32,9 +33,11 @@ CALL_OPTIONS = frozenset(
 )  # fmt: skip
 
 
-class AiServiceCalls(models.AbstractModel):
-    _name = "ai.service.calls"
-    _description = "AI Service Calls"
+class AiService(models.Model):
+    """The call entry points of ai.service (one model split over files, as
+    mail's models are)."""
+
+    _inherit = "ai.service"
 
     # ------------------------------------------------------------------
     # Public API: each entry point is a client (tools.http_client) and a
@@ -86,6 +89,15 @@ class AiServiceCalls(models.AbstractModel):
     ):
         self._check_call_options(log_options)
         endpoint, method, body = self._validate_request(endpoint, method, data, dialect)
+        if log_options.get("request_type") == "test_connection" or (
+            method == "GET" and endpoint == "models"
+        ):
+            # listing the models is the connection test, which spends the
+            # company key on no one's behalf: Test Connection's rule
+            check_ai_admin(
+                self.env,
+                self.env._("Only AI administrators may test a service's connection."),
+            )
         recorder = self._recorder(
             custom_api_key,
             body,

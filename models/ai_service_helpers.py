@@ -13,12 +13,11 @@ SUMMARY_PROMPT = (
 BATCH_ENDED = ("completed", "expired", "cancelled", "failed")
 
 
-class AiServiceHelpers(models.AbstractModel):
+class AiService(models.Model):
     """The ready-made calls of ai.service (summaries, vision, Batch API
     results), built on its call pipeline."""
 
-    _name = "ai.service.helpers"
-    _description = "AI Service Helpers"
+    _inherit = "ai.service"
 
     def generate_summary(
         self,

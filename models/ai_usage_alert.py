@@ -6,6 +6,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 
 from ..compat import Constraint, group_members, table_constraints
+from ..tools import providers
 from ..tools.figures import format_cost
 
 _logger = logging.getLogger(__name__)
@@ -23,7 +24,13 @@ PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
 PARAM_MIN_CALLS = ("ai_usage_log.alert_min_calls", 10)
 PARAM_SPIKE_FACTOR = ("ai_usage_log.alert_token_spike_factor", 3.0)
 PARAM_DRIFT = ("ai_usage_log.reconciliation_drift_percent", 10.0)
-KEY_FAILURE_CODES = ("invalid_api_key", "http_401", "insufficient_quota")
+# A refused key, as each provider says it: OpenAI (and Azure, compatible
+# servers), Anthropic's error types, Google's statuses.
+KEY_FAILURE_CODES = (
+    "invalid_api_key", "http_401", "insufficient_quota",
+    "authentication_error", "permission_error",
+    "UNAUTHENTICATED", "PERMISSION_DENIED",
+)  # fmt: skip
 
 
 @table_constraints
@@ -144,9 +151,11 @@ class AiUsageAlert(models.Model):
             ("hour", now - timedelta(hours=1), now.strftime("%Y-%m-%dT%H")),
             ("day", now - timedelta(days=1), now.strftime("%Y-%m-%d")),
         ):
+            # an administrator's Test Connection is no production traffic
             domain = [
                 ("request_time", ">=", start),
                 ("status", "in", ("success", "failed")),
+                ("request_type", "!=", "test_connection"),
             ]
             for service, calls, rate in logs._read_group(
                 domain, ["service_id"], ["__count", "error_rate:avg"]
@@ -294,9 +303,9 @@ class AiUsageAlert(models.Model):
                         "%(service)s: the API key was refused", service=service.name
                     ),
                     "message": self.env._(
-                        "OpenAI refused the key of %(service)s %(calls)s time(s) in "
-                        "the last hour: "
-                        "check the key on the service.",
+                        "%(provider)s refused the key of %(service)s %(calls)s "
+                        "time(s) in the last hour: check the key on the service.",
+                        provider=providers.get(service.provider).label,
                         service=service.name,
                         calls=calls,
                     ),
@@ -323,7 +332,8 @@ class AiUsageAlert(models.Model):
             incidents.append(
                 {
                     "alert_type": "price_missing",
-                    "incident_key": f"price_missing:{company.id}:{model}",
+                    # once a day: a price still missing tomorrow is told again
+                    "incident_key": f"price_missing:{company.id}:{model}:{now.date()}",
                     "name": self.env._("No price for model %s", model),
                     "message": self.env._(
                         "%(calls)s call(s) to %(model)s have no price: their cost is "

@@ -158,8 +158,10 @@ class AiUsageBudget(models.Model):
         """(id, service id, user id) of the active hard budgets of a company:
         every call looks them up, so they are cached."""
         # active_test is not in the cache key: always the active budgets
-        budgets = self.sudo().with_context(active_test=True).search(
-            [("company_id", "=", company_id), ("hard_limit", "=", True)]
+        budgets = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search([("company_id", "=", company_id), ("hard_limit", "=", True)])
         )
         return tuple((b.id, b.service_id.id, b.user_id.id) for b in budgets)
 

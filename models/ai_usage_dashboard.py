@@ -82,22 +82,32 @@ class AiUsageDashboard(models.AbstractModel):
             )
             periods.append(dict(key=key, label=label, **figures))
         month_domain = periods[1]["domain"]
+        # this month so far against the same stretch of last month (its 1st to
+        # this day and hour a month ago), not against the whole of it
+        local_now = self._local(fields.Datetime.now())
         last_month_start = self._to_utc(
             self._local(month_start) - relativedelta(months=1)
         )
+        same_moment = min(
+            self._to_utc(local_now - relativedelta(months=1)), month_start
+        )
         last_month_domain = [
             ("request_time", ">=", fields.Datetime.to_string(last_month_start)),
-            ("request_time", "<", fields.Datetime.to_string(month_start)),
+            ("request_time", "<", fields.Datetime.to_string(same_moment)),
         ]
         [(calls, cost)] = self.env["ai.usage.log"]._read_group(
             last_month_domain, [], ["__count", "cost_company:sum"]
         )
+        last_day = format_date(self.env, self._local(same_moment).date())
         periods[1]["previous"] = {
-            "label": _("Last Month"),
+            "label": _("Last Month, to %(day)s", day=last_day),
             "calls": calls,
             "cost": cost or 0.0,
             "domain": last_month_domain,
-            "open": _opening(_("Calls Last Month"), ["filter_last_month"]),
+            "open": _opening(
+                _("Calls Last Month, to %(day)s", day=last_day),
+                domain=last_month_domain,
+            ),
             "calls_change": _change(periods[1]["calls"], calls),
             "cost_change": _change(periods[1]["cost"], cost or 0.0),
         }

@@ -12,9 +12,17 @@ from ..tools.openai_usage import (
     USAGE_FIELDS,
 )
 from .ai_model_price import PRICE_TIERS
-from .ai_usage_log_writer import UNKNOWN_ATTRIBUTION, error_rate_of
 
 _logger = logging.getLogger(__name__)
+
+# what a call's attribution reads when its caller gave none
+UNKNOWN_ATTRIBUTION = "unknown"
+
+
+def error_rate_of(status):
+    """100 for a failed call, 0 otherwise: its average is the error rate."""
+    return 100.0 if status == "failed" else 0.0
+
 
 REQUEST_TYPES = [
     ("call_summary", "Call Summary"),
@@ -42,7 +50,6 @@ COST_DIGITS = (16, 8)  # $0.00000001: far below what a Monetary field keeps
 @table_constraints
 class AiUsageLog(models.Model):
     _name = "ai.usage.log"
-    _inherit = ["ai.usage.log.writer"]
     _description = "AI Usage Log"
     _order = "request_time desc, id desc"
 

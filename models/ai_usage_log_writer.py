@@ -17,9 +17,10 @@ from ..tools.openai_usage import (
     redact_secrets,
     to_payload,
 )
+from .ai_usage_log import UNKNOWN_ATTRIBUTION, error_rate_of
 
-# Attribution that a caller did not give is recorded as this, never dropped.
-UNKNOWN_ATTRIBUTION = "unknown"
+# Attribution that a caller did not give is recorded as UNKNOWN_ATTRIBUTION,
+# never dropped.
 ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_id")
 # What a caller may say about a call it starts; all else is measured.
 CALLER_FIELDS = frozenset(
@@ -99,12 +100,7 @@ def _span_times(call):
     return int(start * 1e9), int(end.timestamp() * 1e9)
 
 
-def error_rate_of(status):
-    """100 for a failed call, 0 otherwise: its average is the error rate."""
-    return 100.0 if status == "failed" else 0.0
-
-
-class AiUsageLogWriter(models.AbstractModel):
+class AiUsageLog(models.Model):
     """How a call's usage log is written: ``create_usage_log`` at its start,
     ``update_success`` or ``update_failure`` at its end, always in a
     transaction of its own, committed at once, so that a log outlives
@@ -113,8 +109,7 @@ class AiUsageLogWriter(models.AbstractModel):
     conversions. Only the call machinery writes: what a caller may say is
     CALLER_FIELDS and FINISH_FACTS, everything else is measured."""
 
-    _name = "ai.usage.log.writer"
-    _description = "AI Usage Log Writer"
+    _inherit = "ai.usage.log"
 
     def _in_own_transaction(self, operation, read_committed=False):
         """Run ``operation(log_model)`` in a new cursor that is committed on
@@ -139,10 +134,15 @@ class AiUsageLogWriter(models.AbstractModel):
     def _column_values(self, vals):
         if "status" in vals:  # the SQL writes below skip the ORM's computes
             vals = dict(vals, error_rate=error_rate_of(vals["status"]))
-        return {
+        row = {
             name: self._fields[name].convert_to_column(value, self, vals)
             for name, value in vals.items()
         }
+        if vals.get("request_type") == "test_connection" and "error_rate" in row:
+            # an administrator's test is no production traffic: NULL, which
+            # every average of the error rate (pivot, dashboard) leaves out
+            row["error_rate"] = None
+        return row
 
     @api.model
     def _sql_insert(self, vals):
@@ -311,8 +311,10 @@ class AiUsageLogWriter(models.AbstractModel):
             # statement must not take the call's usage down with it
             with self.env.cr.savepoint():
                 cost = self.env["ai.model.price"]._cost_vals(usage, model_name, facts)
-        except Exception as error:  # noqa: BLE001 - the usage is worth more than its price
-            _logger.exception("ai_usage_log: a call could not be priced; its cost is unknown")
+        except Exception as error:
+            _logger.exception(
+                "ai_usage_log: a call could not be priced; its cost is unknown"
+            )
             cost = {
                 "price_missing": True,
                 "price_id": False,
@@ -328,9 +330,10 @@ class AiUsageLogWriter(models.AbstractModel):
         try:
             with self.env.cr.savepoint():
                 self._resummarize_closed_days(request_times)
-        except Exception:  # noqa: BLE001 - the log is written; the summary can be redone
+        except Exception:
             _logger.exception(
-                "ai_usage_log: the daily summary of %s could not be updated", request_times
+                "ai_usage_log: the daily summary of %s could not be updated",
+                request_times,
             )
 
     @staticmethod
@@ -341,8 +344,10 @@ class AiUsageLogWriter(models.AbstractModel):
             if facts["request_time"]
             else 0
         )
-        # the real cost replaces what a budget reserved
+        # the real cost replaces what a budget reserved; the request type
+        # (unchanged) tells _column_values whether the error rate counts
         return {
+            "request_type": facts["request_type"],
             "response_time": now,
             "duration_ms": max(int(duration), 0),
             "reserved_cost": 0,
@@ -488,7 +493,9 @@ class AiUsageLogWriter(models.AbstractModel):
         log_id = self.id
 
         def write(logs):
-            logs.env.cr.execute("SELECT status FROM ai_usage_log WHERE id = %s", [log_id])
+            logs.env.cr.execute(
+                "SELECT status FROM ai_usage_log WHERE id = %s", [log_id]
+            )
             if logs.env.cr.fetchone() != ("processing",):
                 return  # finished after all (what failed came after the write)
             vals = dict(

@@ -5,7 +5,9 @@
 #   2. on 18.0, an upgrade from release 1.0 (an 18.0-only release);
 #   3. the pip wheel of this Odoo's series, installed into a clean virtual
 #      environment, then `odoo-bin -i ai_usage_log` from it (scripts/check_wheel.sh);
-#   4. every test (pytest-odoo) on a fresh database with the add-on installed.
+#   4. every test under Odoo's own runner (odoo-bin --test-enable), then under
+#      pytest-odoo, each on a fresh database with the add-on installed; both
+#      must count the same tests (arguments, if any, go to pytest alone).
 # Needs Odoo importable by $ODOO_PYTHON (default python3) and a PostgreSQL server
 # the current user may create databases on. Database names: $AI_USAGE_TEST_DB
 # (default ai_usage_log_test).
@@ -57,6 +59,7 @@ echo "ok: the demo employee is an AI Usage user"
 snapshot() {
     psql -tAq -d "${db}_lifecycle" -c "
         SELECT 'xmlid ' || module || '.' || name || ' ' || model FROM ir_model_data WHERE module = 'ai_usage_log'
+            AND model NOT LIKE 'ir.model%'  -- the registry's reflection, which other modules' mixins shape
         UNION ALL SELECT 'group ' || g.id || ' ' || (g.name::text) FROM res_groups g
             JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.id AND d.module = 'ai_usage_log'
         UNION ALL SELECT 'rule ' || r.name || ' ' || coalesce(r.domain_force, '') FROM ir_rule r
@@ -136,12 +139,47 @@ fi
 echo "== pip: the wheel, installed into a clean virtual environment, then -i from it"
 bash "$addon_dir/scripts/check_wheel.sh" "${db}_wheel"
 
-echo "== tests"
-dropdb --if-exists "$db"
-createdb "$db"
-odoo_bin -d "$db" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/test_install.log" 2>&1 \
-    || { cat "$logs/test_install.log" >&2; exit 1; }
+free_port() { "$odoo_python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+fresh_db() {  # $1: name; the add-on installed without demo data
+    dropdb --if-exists "$1"
+    createdb "$1"
+    odoo_bin -d "$1" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/install_$1.log" 2>&1 \
+        || { cat "$logs/install_$1.log" >&2; exit 1; }
+}
+
+if [ $# -eq 0 ]; then
+echo "== tests under Odoo's own runner (odoo-bin --test-enable)"
+fresh_db "${db}_runner"
+odoo_bin -d "${db}_runner" --test-enable --test-tags /ai_usage_log --stop-after-init \
+    --http-port="$(free_port)" --log-level=test > "$logs/runner.log" 2>&1 || true
+runner=$(grep -oE "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$logs/runner.log" | tail -1)
+if [ -z "$runner" ] || [ "${runner%% *}" != 0 ] || ! grep -q " 0 error(s)" <<< "$runner"; then
+    echo "FAILED: Odoo's runner: ${runner:-no result}" >&2
+    grep -E "(ERROR|FAIL):" -A30 "$logs/runner.log" | head -200 >&2
+    exit 1
+fi
+runner_tests=$(grep -oE "of [0-9]+ tests" <<< "$runner" | grep -oE "[0-9]+")
+echo "ok: Odoo's runner: $runner"
+dropdb "${db}_runner"
+fi
+
+echo "== tests (pytest-odoo)"
+fresh_db "$db"
 cd "$stage_dir/ai_usage_log"
+status=0
 "$odoo_python" -m pytest -p no:cacheprovider \
     --odoo-database="$db" --odoo-addons-path="$addons_path" --odoo-http \
-    "$stage_dir/ai_usage_log/tests" "$@"
+    "$stage_dir/ai_usage_log/tests" "$@" | tee "$logs/pytest.log" || status=$?
+if [ -n "${runner_tests:-}" ]; then
+    # every test counted once by each runner (subtests aside)
+    summary=$(grep -E "^=+ .* in [0-9.]+s" "$logs/pytest.log" | tail -1)
+    pytest_tests=$("$odoo_python" -c "import re, sys
+print(sum(int(n) for n, kind in re.findall(r'(\d+) (subtests \w+|passed|failed|skipped|errors?|xfailed|xpassed)\b', sys.argv[1])
+          if not kind.startswith('subtests')))" "$summary")
+    if [ "$pytest_tests" != "$runner_tests" ]; then
+        echo "FAILED: pytest-odoo ran $pytest_tests tests, Odoo's runner $runner_tests" >&2
+        exit 1
+    fi
+    echo "ok: both runners ran the same $pytest_tests tests"
+fi
+exit "$status"

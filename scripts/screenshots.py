@@ -73,20 +73,28 @@ class DevTools:
 
 
 def demo_database(url):
-    """The database serve_demo.sh made, as the server lists it (it serves only that one)."""
+    """The database serve_demo.sh made, as the server lists it (it serves that one)."""
     answer = requests.post(
         url + "/web/database/list", json={"jsonrpc": "2.0", "params": {}}, timeout=30
     ).json()
-    names = [name for name in answer.get("result", []) if name.startswith("ai_usage_log_demo")]
+    names = [
+        name
+        for name in answer.get("result", [])
+        if name.startswith("ai_usage_log_demo")
+    ]
     if len(names) != 1:
-        raise SystemExit(f"{url} serves {names or 'no demo database'}: name one with --db")
+        raise SystemExit(
+            f"{url} serves {names or 'no demo database'}: name one with --db"
+        )
     return names[0]
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://localhost:8069")
-    parser.add_argument("--db", help="default: the server's ai_usage_log_demo_* database")
+    parser.add_argument(
+        "--db", help="default: the server's ai_usage_log_demo_* database"
+    )
     parser.add_argument("--service-id", type=int, default=1)
     parser.add_argument(
         "--out",

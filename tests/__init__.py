@@ -26,3 +26,4 @@ from . import test_settings
 from . import test_provider_shapes
 from . import test_figures
 from . import test_combinations
+from . import test_rpc_surface

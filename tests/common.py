@@ -1,3 +1,4 @@
+import json
 import threading
 import unittest
 from unittest.mock import patch
@@ -8,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import _super_send, get_db_name
+from odoo.tools import mute_logger
 
 from .fake_openai import FakeOpenAI
 from .fake_providers import PROVIDER_ROUTES
@@ -117,6 +119,20 @@ class AiUsageCase(LocalTimeouts, TransactionCase):
         return self.logs(service)[:1]
 
 
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def acquire(self, *args, **kwargs):
+        return True
+
+    def release(self):
+        pass
+
+
 class CommittedCase(LocalTimeouts, BaseCase):
     """Tests that need real, separate transactions (durability, concurrency).
 
@@ -126,6 +142,13 @@ class CommittedCase(LocalTimeouts, BaseCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Odoo's runner (odoo-bin --test-enable) holds the registry lock while
+        # the tests run, and the threads of these tests open environments of
+        # their own, which take it: they would wait forever. Registry test mode
+        # lifts it the same way for HttpCase; the registry exists already.
+        saved_lock = Registry._lock
+        Registry._lock = _NoLock()
+        cls.addClassCleanup(setattr, Registry, "_lock", saved_lock)
         cls.registry = Registry(get_db_name())
         cls.fake = fake_openai()
         cls.startClassPatcher(fast_retries())
@@ -218,6 +241,10 @@ class CommittedCase(LocalTimeouts, BaseCase):
             return cr.fetchone()[0]
 
 
+class RpcRefused(Exception):
+    """Odoo answered an RPC call with an error."""
+
+
 class AiHttpCase(LocalTimeouts, HttpCase):
     """Requests to a real Odoo HTTP server, with the only active AI service
     on the fake OpenAI server and an AI user (login = password = ``login``)."""
@@ -250,3 +277,27 @@ class AiHttpCase(LocalTimeouts, HttpCase):
     def logs(self):
         self.env.invalidate_all()
         return self.env["ai.usage.log"].search([("service_id", "=", self.service.id)])
+
+    def rpc(self, model, method, args=(), kwargs=None, login=None):
+        """Call ``method`` through /web/dataset/call_kw as ``login`` (this
+        case's user by default); return its result, or raise RpcRefused with
+        Odoo's error name and message."""
+        login = login or self.login
+        self.authenticate(login, login)
+        params = {
+            "model": model,
+            "method": method,
+            "args": list(args),
+            "kwargs": kwargs or {},
+        }
+        with mute_logger("odoo.http"):
+            response = self.url_open(
+                "/web/dataset/call_kw",
+                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
+                headers={"Content-Type": "application/json"},
+            )
+        answer = response.json()
+        if "error" in answer:
+            data = answer["error"]["data"]
+            raise RpcRefused(f"{data['name']}: {data['message']}")
+        return answer["result"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields
 from odoo.modules.neutralize import get_neutralization_queries
+from odoo.tests import tagged
 
 from ..compat import group_members
 from ..exceptions import AiCallRefused
@@ -41,6 +42,7 @@ def spend(
     )
 
 
+@tagged("post_install", "-at_install")
 class TestBudgets(AiUsageCase):
     def call(self, user=None):
         service = self.service.with_user(user) if user else self.service
@@ -149,6 +151,7 @@ class TestBudgets(AiUsageCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestAlerts(AiUsageCase):
     @classmethod
     def setUpClass(cls):
@@ -266,6 +269,7 @@ class TestAlerts(AiUsageCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestRetentionAndNeutralize(AiUsageCase):
     def test_retention(self):
         now = fields.Datetime.now()
@@ -295,6 +299,7 @@ class TestRetentionAndNeutralize(AiUsageCase):
             self.assertFalse(params.get_param(f"ai_usage_log.{name}"), name)
 
 
+@tagged("post_install", "-at_install")
 class TestHardLimitUnderConcurrency(CommittedCase):
     def test_8_calls_at_the_edge_of_a_hard_limit(self):
         limit = 1.0
@@ -344,6 +349,7 @@ class TestHardLimitUnderConcurrency(CommittedCase):
         self.assertEqual(self.count_logs(status="blocked"), 7)
 
 
+@tagged("post_install", "-at_install")
 class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
     def test_models_without_a_price_are_told_once(self):
         log = spend(self.env, self.service, tokens=10)

@@ -4,12 +4,15 @@ context. Each test failed before its fix."""
 
 from unittest.mock import patch
 
+from odoo.tests import tagged
+
 from .fake_openai import Reply, chat_completion, chat_usage, error_body
 from .test_cost import PricedCase, usage
 
 MESSAGES = [{"role": "user", "content": "Summarize the call."}]
 
 
+@tagged("post_install", "-at_install")
 class TestCombinations(PricedCase):
     def call(self, **kwargs):
         return self.service.make_openai_api_call(
@@ -53,7 +56,9 @@ class TestCombinations(PricedCase):
             return update(logs, log_id, vals)
 
         steps = {
-            "pricing": patch.object(Price, "_cost_vals", side_effect=RuntimeError("bad row")),
+            "pricing": patch.object(
+                Price, "_cost_vals", side_effect=RuntimeError("bad row")
+            ),
             "daily summary": patch.object(
                 Log, "_resummarize_closed_days", side_effect=RuntimeError("locked")
             ),
@@ -80,7 +85,9 @@ class TestCombinations(PricedCase):
                     self.assertTrue(log.price_missing, "an unknown cost is flagged")
                     self.assertIn(log.error_code, ("pricing_failed", "record_failed"))
                 else:
-                    self.assertFalse(log.price_missing, (log.error_code, log.error_message))
+                    self.assertFalse(
+                        log.price_missing, (log.error_code, log.error_message)
+                    )
 
     def test_a_failed_call_keeps_its_own_error_when_pricing_fails(self):
         self.fake.script(
@@ -89,9 +96,12 @@ class TestCombinations(PricedCase):
                 body=error_body("Bad request", "invalid_request_error", "bad_param"),
             )
         )
-        with patch.object(
-            type(self.env["ai.model.price"]), "_cost_vals", side_effect=RuntimeError
-        ), self.assertCallFails():
+        with (
+            patch.object(
+                type(self.env["ai.model.price"]), "_cost_vals", side_effect=RuntimeError
+            ),
+            self.assertCallFails(),
+        ):
             self.call()
         log = self.last_log()
         self.assertEqual(log.status, "failed")
@@ -110,7 +120,10 @@ class TestCombinations(PricedCase):
         )
         self.env.registry.clear_cache()
         self.Price.with_context(active_test=False)._price_candidates(
-            "gpt-4o-mini", self.service.id, archived.date_from.replace(year=2025), "standard"
+            "gpt-4o-mini",
+            self.service.id,
+            archived.date_from.replace(year=2025),
+            "standard",
         )
         log = self.priced_log("gpt-4o-mini", usage(1000, 0))
         self.assertNotEqual(log.price_id, archived)
@@ -131,5 +144,7 @@ class TestCombinations(PricedCase):
         Budget.with_context(active_test=False)._hard_budgets(self.company.id)
         self.assertNotIn(
             archived.id,
-            Budget._applicable_hard_budgets(self.company.id, self.service.id, self.env.uid),
+            Budget._applicable_hard_budgets(
+                self.company.id, self.service.id, self.env.uid
+            ),
         )

@@ -1,6 +1,7 @@
 import threading
 
 from odoo import api
+from odoo.tests import tagged
 
 from .common import CommittedCase
 from .fake_openai import REPLY_TEXT, count_tokens
@@ -9,6 +10,7 @@ MESSAGES = [{"role": "user", "content": "Classify this contact."}]
 TOKENS_PER_CALL = count_tokens(MESSAGES) + count_tokens(REPLY_TEXT)
 
 
+@tagged("post_install", "-at_install")
 class TestConcurrency(CommittedCase):
     def run_threads(self, threads, calls, service_for_thread):
         errors = []

@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 from odoo import fields
+from odoo.tests import tagged
 
 from ..tools.openai_usage import compute_cost
 from .common import AiUsageCase
@@ -50,6 +51,7 @@ class PricedCase(AiUsageCase):
         return log
 
 
+@tagged("post_install", "-at_install")
 class TestCost(PricedCase):
     def test_hand_computed_costs_with_shipped_prices(self):
         # (model as OpenAI names it, usage, expected USD, price entry that must be used)

@@ -2,6 +2,7 @@ import threading
 import time
 
 from odoo.service.model import retrying
+from odoo.tests import tagged
 
 from .common import CommittedCase
 from .fake_openai import Reply, chat_completion, chat_usage
@@ -14,6 +15,7 @@ SERIALIZATION_FAILURE = """
 MESSAGES = [{"role": "user", "content": "What did the caller want?"}]
 
 
+@tagged("post_install", "-at_install")
 class TestDurability(CommittedCase):
     def call(self, env, **kwargs):
         return (

@@ -2,6 +2,8 @@ import unittest
 
 import requests
 
+from odoo.tests import tagged
+
 from .common import TEST_API_KEY, AiUsageCase
 from .fake_openai import chat_completion, chat_usage, response_object, responses_usage
 
@@ -11,6 +13,7 @@ except ImportError:  # the SDK is optional
     openai = None
 
 
+@tagged("post_install", "-at_install")
 class TestEnsureUsageLogging(AiUsageCase):
     def test_dict_result(self):
         payload = chat_completion(

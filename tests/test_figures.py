@@ -1,8 +1,9 @@
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools.figures import cost_digits, format_cost, format_count
 
 
+@tagged("post_install", "-at_install")
 class TestFigures(BaseCase):
     """Costs in messages read as in the web client: about 4 significant
     decimals below one unit, 2 above, with the currency."""

@@ -5,7 +5,7 @@ import itertools
 
 import requests
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools.http_client import (
     CONNECT_TIMEOUT_CAP,
@@ -84,6 +84,7 @@ def client(*script, timeout=30, max_retries=2):
 OK = {"id": "x", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
 
 
+@tagged("post_install", "-at_install")
 class TestApiClient(BaseCase):
     def test_a_request_goes_out_with_the_key(self):
         api, session, _clock = client(FakeResponse(200, OK))

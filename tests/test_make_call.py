@@ -7,6 +7,7 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
 
 from ..recorder import CallRecorder
 from .common import TEST_API_KEY, AiUsageCase
@@ -25,6 +26,7 @@ MESSAGES = [
 ]
 
 
+@tagged("post_install", "-at_install")
 class TestMakeOpenaiApiCall(AiUsageCase):
     def call(self, data=None, **kwargs):
         return self.service.make_openai_api_call(
@@ -574,6 +576,7 @@ class TestMakeOpenaiApiCall(AiUsageCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestConnectTimeout(AiUsageCase):
     def unaccepting_address(self):
         """A local port that listens but never accepts, its backlog full:

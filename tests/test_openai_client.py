@@ -3,6 +3,7 @@ import unittest
 from unittest.mock import patch
 
 from odoo.exceptions import UserError
+from odoo.tests import tagged
 
 from .common import TEST_API_KEY, AiUsageCase
 from .fake_openai import (
@@ -23,6 +24,7 @@ except ImportError:  # optional dependency
 MESSAGES = [{"role": "user", "content": "Who called today?"}]
 
 
+@tagged("post_install", "-at_install")
 @unittest.skipUnless(openai, "the openai package is not installed")
 class TestOpenaiClient(AiUsageCase):
     def client(self, **attribution):

@@ -7,6 +7,7 @@ import unittest
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
 
 from ..tools import price_catalogue
 from ..tools.openai_usage import checked_usage
@@ -48,6 +49,7 @@ REALTIME = kinds(
 )
 
 
+@tagged("post_install", "-at_install")
 class TestPriceMatching(PricedCase):
     def test_real_model_ids_are_priced_exactly_or_flagged(self):
         # (model, request time, usage, service tier, batch, expected USD or
@@ -247,6 +249,7 @@ class TestPriceMatching(PricedCase):
         self.assertAlmostEqual(log.cost, 1.0, places=10)
 
 
+@tagged("post_install", "-at_install")
 class TestUpdatePrices(PricedCase):
     def test_update_adds_never_overwrites_and_runs_twice_for_nothing(self):
         edited = self.env.ref("ai_usage_log.price_gpt_4o")
@@ -307,6 +310,7 @@ class TestUpdatePrices(PricedCase):
             self.Price.with_user(self.user).action_update_prices()
 
 
+@tagged("post_install", "-at_install")
 class TestTiers(PricedCase):
     """A call is priced at the rate of its service tier or of the Batch API,
     from the catalogue's date for that rate; never at another tier's."""
@@ -392,6 +396,7 @@ class TestTiers(PricedCase):
         self.assertAlmostEqual(log.cost, 0.00029, places=12)
 
 
+@tagged("post_install", "-at_install")
 @unittest.skipUnless(openai, "the openai package is not installed")
 class TestBilledUnits(PricedCase):
     """Audio and speech through the openai SDK are logged in the unit they
@@ -457,6 +462,7 @@ class TestBilledUnits(PricedCase):
         self.assertAlmostEqual(log.cost, 4140e-6, places=12)
 
 
+@tagged("post_install", "-at_install")
 @unittest.skipUnless(openai, "the openai package is not installed")
 class TestBatch(PricedCase):
     """A Batch API job is recorded once it has ended: one log per request,

@@ -1,6 +1,6 @@
 """The providers' addresses and answer shapes, without a database."""
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools import providers
 from ..tools.openai_usage import (
@@ -12,6 +12,7 @@ from ..tools.openai_usage import (
 from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
 
 
+@tagged("post_install", "-at_install")
 class TestProviderShapes(BaseCase):
     def test_addresses_and_authentication(self):
         azure, gemini = providers.get("azure"), providers.get("gemini")

@@ -4,6 +4,8 @@ its streams, and the same reports for all."""
 
 import unittest
 
+from odoo.tests import tagged
+
 from ..tools import providers
 from .common import TEST_API_KEY
 from .fake_openai import Reply, chat_completion, chat_usage
@@ -88,6 +90,7 @@ class ProviderCase(PricedCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestProviderSetup(ProviderCase):
     def test_each_provider_gets_its_defaults(self):
         Service = self.env["ai.service"]
@@ -124,6 +127,7 @@ class TestProviderSetup(ProviderCase):
             self.mistral.flush_recordset()
 
 
+@tagged("post_install", "-at_install")
 class TestAnthropic(ProviderCase):
     def test_a_message_is_logged_with_its_tokens_and_cost(self):
         # 1,000 uncached + 3,000 read from the cache + 2,000 written to it
@@ -288,6 +292,7 @@ class TestAnthropic(ProviderCase):
         )
 
 
+@tagged("post_install", "-at_install")
 class TestGemini(ProviderCase):
     def test_generate_content_is_logged_with_its_tokens_and_cost(self):
         # 10,000 prompt tokens (4,000 cached, 2,000 of audio), 300 answer and
@@ -421,6 +426,7 @@ class TestGemini(ProviderCase):
         self.assertFalse(self.fake.received())
 
 
+@tagged("post_install", "-at_install")
 class TestAzure(ProviderCase):
     def test_a_deployment_is_called_and_priced_by_the_model_it_runs(self):
         self.fake.script(
@@ -477,6 +483,7 @@ class TestAzure(ProviderCase):
             )
 
 
+@tagged("post_install", "-at_install")
 class TestOpenAICompatible(ProviderCase):
     def test_a_mistral_server_is_priced_from_its_catalogue(self):
         self.fake.script(
@@ -500,6 +507,7 @@ class TestOpenAICompatible(ProviderCase):
         self.assertTrue(self.last_log(self.mistral).price_missing)
 
 
+@tagged("post_install", "-at_install")
 class TestProviderReports(ProviderCase):
     def test_every_provider_in_reports_and_metrics(self):
         self.anthropic.make_api_call("messages", data={"max_tokens": 5})
@@ -522,6 +530,7 @@ class TestProviderReports(ProviderCase):
         self.assertIn('service="Claude",provider="anthropic"', metrics)
 
 
+@tagged("post_install", "-at_install")
 class TestProviderSdks(ProviderCase):
     """ensure_usage_logging on the objects the providers' own SDKs return,
     from real HTTP answers of the fake server."""

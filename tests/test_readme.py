@@ -4,9 +4,10 @@ import os
 
 README = os.path.join(os.path.dirname(os.path.dirname(__file__)), "README.md")
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 
+@tagged("post_install", "-at_install")
 class TestReadme(BaseCase):
     def test_code_fences_are_balanced_and_sections_are_headings(self):
         in_code = False

@@ -4,6 +4,7 @@ the fake server page by page with the service's admin key."""
 from datetime import UTC, datetime, timedelta
 
 from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
 
 from .fake_openai import Reply, error_body
 from .test_cost import PricedCase, usage
@@ -46,6 +47,7 @@ def cost(value):
     }
 
 
+@tagged("post_install", "-at_install")
 class TestReconciliation(PricedCase):
     def setUp(self):
         super().setUp()

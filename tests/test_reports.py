@@ -38,6 +38,7 @@ def make_logs(env, service, user, specs):
     )
 
 
+@tagged("post_install", "-at_install")
 class TestUsageByContact(AiUsageCase):
     def test_rebilling_report_sums_the_calls_of_each_contact(self):
         acme, globex = self.env["res.partner"].create(
@@ -69,6 +70,7 @@ class TestUsageByContact(AiUsageCase):
         self.assertEqual(context["pivot_column_groupby"], ["request_time:month"])
 
 
+@tagged("post_install", "-at_install")
 class TestDashboard(AiUsageCase):
     def test_trend_of_30_days_and_last_month(self):
         logs = make_logs(

@@ -7,7 +7,7 @@ import random
 
 from PIL import Image
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..recorder import CallRecorder
 from ..tools import token_estimate
@@ -27,6 +27,7 @@ def noise_png(width, height):
     return output.getvalue()
 
 
+@tagged("post_install", "-at_install")
 class TestTokenEstimate(BaseCase):
     def test_tile_models_as_openai_documents_them(self):
         image_tokens = token_estimate.image_tokens
@@ -72,6 +73,7 @@ class TestTokenEstimate(BaseCase):
         self.assertEqual(token_estimate.output_tokens({}), 1000)
 
 
+@tagged("post_install", "-at_install")
 class TestVisionReservation(AiUsageCase):
     def setUp(self):
         super().setUp()
@@ -114,6 +116,7 @@ class TestVisionReservation(AiUsageCase):
         self.assertTrue(answer)
 
 
+@tagged("post_install", "-at_install")
 class TestTierReservation(AiUsageCase):
     def test_a_flex_request_reserves_at_the_flex_price(self):
         self.env["ai.usage.budget"].create(

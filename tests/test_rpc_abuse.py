@@ -2,20 +2,14 @@
 (/web/dataset/call_kw, open to every logged-in user), tries to forge or
 bend logs. Every attempt is refused and changes nothing."""
 
-import json
-
 import psycopg2
 
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import AiHttpCase
+from .common import AiHttpCase, RpcRefused
 
 MESSAGES = [{"role": "user", "content": "hello"}]
-
-
-class RpcRefused(Exception):
-    """Odoo answered an RPC call with an error."""
 
 
 @tagged("post_install", "-at_install")
@@ -31,29 +25,7 @@ class TestRpcAbuse(AiHttpCase):
             groups="base.group_user,ai_usage_log.group_ai_usage_admin",
         )
 
-    def rpc(self, model, method, args=(), kwargs=None, login="ai_rpc_user"):
-        """Call ``method`` through /web/dataset/call_kw as ``login``; return
-        its result, or raise RpcRefused with Odoo's error name and message."""
-        self.authenticate(login, login)
-        params = {
-            "model": model,
-            "method": method,
-            "args": list(args),
-            "kwargs": kwargs or {},
-        }
-        with mute_logger("odoo.http"):
-            response = self.url_open(
-                "/web/dataset/call_kw",
-                data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}),
-                headers={"Content-Type": "application/json"},
-            )
-        answer = response.json()
-        if "error" in answer:
-            data = answer["error"]["data"]
-            raise RpcRefused(f"{data['name']}: {data['message']}")
-        return answer["result"]
-
-    def assertRefused(self, model, method, args=(), kwargs=None, login="ai_rpc_user"):
+    def assertRefused(self, model, method, args=(), kwargs=None, login=None):
         with self.assertRaises(RpcRefused) as refused:
             self.rpc(model, method, args, kwargs, login)
         return str(refused.exception)

@@ -1,11 +1,12 @@
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user
+from odoo.tests import new_test_user, tagged
 
 from .common import TEST_API_KEY, AiUsageCase
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
 
+@tagged("post_install", "-at_install")
 class TestSecurity(AiUsageCase):
     def test_user_cannot_read_the_key_but_can_call(self):
         service = self.service.with_user(self.user)
@@ -110,6 +111,7 @@ class TestSecurity(AiUsageCase):
         self.assertEqual(len(self.logs(other_service)), 2)
 
 
+@tagged("post_install", "-at_install")
 class TestCallerCannotSetMeasures(AiUsageCase):
     """Python callers keep the documented helpers, but may only say what a
     call is about: what it used, cost and did is measured."""

@@ -1,11 +1,12 @@
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import new_test_user
+from odoo.tests import new_test_user, tagged
 
 from .common import AiUsageCase
 
 PARAMS = "ir.config_parameter"
 
 
+@tagged("post_install", "-at_install")
 class TestSettings(AiUsageCase):
     def save(self, **values):
         settings = self.env["res.config.settings"].create(values)

@@ -1,5 +1,7 @@
 import gc
 
+from odoo.tests import tagged
+
 from .common import AiUsageCase
 from .fake_openai import (
     REPLY_TEXT,
@@ -14,6 +16,7 @@ from .fake_openai import (
 MESSAGES = [{"role": "user", "content": "Stream me a summary."}]
 
 
+@tagged("post_install", "-at_install")
 class TestStreaming(AiUsageCase):
     def stream(self, endpoint="chat/completions", data=None, **kwargs):
         return self.service.stream_openai_api_call(
@@ -161,6 +164,7 @@ def responses_stream(final_type, **response):
     return events[:-1] + [(final_type, {"type": final_type, "response": final})]
 
 
+@tagged("post_install", "-at_install")
 class TestStreamOutcomes(AiUsageCase):
     """The outcome rule of tools.streams, through real HTTP, for
     stream_openai_api_call; test_openai_client checks the SDK path."""

@@ -3,7 +3,7 @@ gives every streamed call its outcome."""
 
 import json
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools.streams import (
     ABANDONED,
@@ -49,6 +49,7 @@ def parse(chunks):
     return [data for chunk in chunks for data in parser.feed(chunk)] + parser.close()
 
 
+@tagged("post_install", "-at_install")
 class TestSseParser(BaseCase):
     def test_events_whatever_the_chunking(self):
         raw = (
@@ -64,6 +65,7 @@ class TestSseParser(BaseCase):
         self.assertEqual(parse([b'data: {"a":1}\n\ndata: {"b"']), ['{"a":1}'])
 
 
+@tagged("post_install", "-at_install")
 class TestStreamOutcome(BaseCase):
     def test_a_chat_stream_completed(self):
         events = FakeOpenAI.chat_stream_events(

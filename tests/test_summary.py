@@ -4,11 +4,13 @@ from unittest.mock import patch
 from prometheus_client.parser import text_string_to_metric_families
 
 from odoo import fields
+from odoo.tests import tagged
 
 from .common import AiUsageCase
 from .fake_openai import chat_completion, chat_usage
 
 
+@tagged("post_install", "-at_install")
 class TestDailySummary(AiUsageCase):
     """Counters, usage figures and metrics read closed days from the daily
     summary: they must stay equal to the logs whatever changes."""

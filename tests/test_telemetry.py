@@ -7,6 +7,8 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
+from odoo.tests import tagged
+
 from .common import TEST_API_KEY, AiUsageCase
 from .fake_openai import Reply, error_body
 
@@ -52,6 +54,7 @@ class Collector:
         self.server.server_close()
 
 
+@tagged("post_install", "-at_install")
 @unittest.skipUnless(CallExporter, "opentelemetry-sdk is not installed")
 class TestTelemetry(AiUsageCase):
     def setUp(self):
@@ -144,6 +147,7 @@ class TestTelemetry(AiUsageCase):
         self.assertEqual(self.last_log().status, "success")
 
 
+@tagged("post_install", "-at_install")
 @unittest.skipUnless(CallExporter, "opentelemetry-sdk is not installed")
 class TestOtlpWire(AiUsageCase):
     def test_spans_reach_a_collector_over_otlp_http(self):

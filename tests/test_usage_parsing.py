@@ -1,6 +1,6 @@
 from email.utils import formatdate
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools.openai_usage import (
     TOKEN_FIELDS,
@@ -25,6 +25,7 @@ def kinds(**counts):
     return usage
 
 
+@tagged("post_install", "-at_install")
 class TestUsageParsing(BaseCase):
     def test_chat_completion_usage_with_cached_and_reasoning(self):
         payload = chat_completion(

@@ -5,12 +5,14 @@ through the ORM, on the daily summary of closed days as on recent logs."""
 from datetime import timedelta
 
 from odoo import fields
+from odoo.tests import tagged
 
 from .common import AiUsageCase
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
 
+@tagged("post_install", "-at_install")
 class TestVisibility(AiUsageCase):
     def call(self, user, **attribution):
         self.service.with_user(user).make_openai_api_call(

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import unittest
 
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 ADDON = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,6 +17,7 @@ ADDON = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.path.isdir(os.path.join(ADDON, "scripts")),
     "scripts/ is not installed with the add-on (the wheel leaves it out)",
 )
+@tagged("post_install", "-at_install")
 class TestWorkers(BaseCase):
     def test_logs_hold_across_workers_and_a_killed_worker(self):
         run = subprocess.run(

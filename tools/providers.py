@@ -40,6 +40,8 @@ class Provider:
     code = "openai"
     label = "OpenAI"
     default_base_url = "https://api.openai.com/v1"
+    # what a new service of the provider proposes (a model the catalogue prices)
+    default_model = "gpt-4o-mini"
     # the price catalogue's (genai-prices) provider that prices its models
     catalogue_id = "openai"
     speaks_openai = True
@@ -153,6 +155,7 @@ class Anthropic(Provider):
     code = "anthropic"
     label = "Anthropic"
     default_base_url = "https://api.anthropic.com/v1"
+    default_model = "claude-haiku-4-5"
     catalogue_id = "anthropic"
     speaks_openai = False
     retryable_statuses = OPENAI_RETRYABLE | {529}
@@ -234,6 +237,7 @@ class Gemini(Provider):
     code = "gemini"
     label = "Google Gemini"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+    default_model = "gemini-2.5-flash"
     catalogue_id = "google"
     retryable_statuses = frozenset({408, 429, 500, 502, 503, 504})
 
