@@ -25,6 +25,11 @@ class TestControllers(AiHttpCase):
         cls.outsider = new_test_user(
             cls.env, login="ai_http_outsider", groups="base.group_user"
         )
+        new_test_user(
+            cls.env,
+            login="ai_http_admin",
+            groups="base.group_user,ai_usage_log.group_ai_usage_admin",
+        )
 
     def post(self, path, payload, login="ai_http_user"):
         if login:
@@ -206,10 +211,31 @@ class TestControllers(AiHttpCase):
         )
         self.assertEqual(len(self.logs()), 3, "refused requests are not logged")
 
-    def test_test_connection(self):
+    def test_test_connection_is_for_administrators_on_every_provider(self):
+        # a plain AI user may not spend the company key on it
         response = self.post("/ai_usage/test_connection", {})
+        self.assertEqual(response.status_code, 403, response.text)
+        self.assertIn("Only AI administrators", response.json()["error"]["message"])
+        self.assertFalse(self.fake.received(), "nothing reached the provider")
+        self.assertFalse(self.logs())
+        response = self.post("/ai_usage/test_connection", {}, login="ai_http_admin")
         self.assertEqual(response.json(), {"ok": True, "models": 4})
         self.assertEqual(self.logs().request_type, "test_connection")
+        anthropic = self.env["ai.service"].create(
+            {
+                "name": "Anthropic over HTTP",
+                "provider": "anthropic",
+                "api_base_url": self.fake.url_of("anthropic"),
+                "api_key": "sk-ant-test",
+            }
+        )
+        response = self.post(
+            "/ai_usage/test_connection",
+            {"service_id": anthropic.id},
+            login="ai_http_admin",
+        )
+        self.assertTrue(response.json()["ok"], response.text)
+        self.assertGreater(response.json()["models"], 0)
 
     def test_usage_endpoints(self):
         logs = self.env["ai.usage.log"]
