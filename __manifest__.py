@@ -3,7 +3,7 @@
     "version": "1.3.0",
     "category": "Productivity",
     "summary": "Log, price and report every AI call: OpenAI, Anthropic, Gemini...",
-    "author": "ai_usage_log developers",
+    "author": "ai_usage_log contributors",
     "website": "https://github.com/ai-usage-log/ai_usage_log",
     "license": "LGPL-3",
     "development_status": "Beta",

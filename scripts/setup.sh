@@ -13,10 +13,13 @@
 # An interpreter that already imports Odoo of the series ($ODOO_PYTHON) is used as
 # it is: only its test dependencies are added. A second run changes nothing and
 # takes seconds. $AI_USAGE_HOME defaults to .ai_usage/ in this checkout (git-ignored).
-# Usage: scripts/setup.sh [18.0|19.0]. The last line printed names the interpreter.
+# Usage: scripts/setup.sh [18.0|19.0] [--source-only]. The last line printed names
+# the interpreter (with --source-only, which stops once Odoo's source is there: the
+# source).
 set -euo pipefail
 addon_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 series=${1:-18.0}
+source_only=${2:-}
 case "$series" in 18.0|19.0) ;; *) echo "setup: unknown series '$series' (18.0 or 19.0)" >&2; exit 2 ;; esac
 home=${AI_USAGE_HOME:-$addon_dir/.ai_usage}
 odoo_repo=${ODOO_REPO:-https://github.com/odoo/odoo.git}
@@ -139,6 +142,10 @@ else
     fi
     got=$(sed -n "s/^version_info = (\([0-9]*\), *\([0-9]*\),.*/\1.\2/p" "$src/odoo/release.py" 2> /dev/null)
     [ "$got" = "$series" ] || fail "$src holds Odoo ${got:-?}, not $series" "set ODOO_SRC to an Odoo $series checkout"
+    if [ "$source_only" = "--source-only" ]; then
+        echo "source: $src"
+        exit 0
+    fi
 
     step "virtual environment"
     if [ -x "$python" ]; then
