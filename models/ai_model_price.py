@@ -356,7 +356,12 @@ class AiModelPrice(models.Model):
                     "date_from": row["date_from"],
                     "min_input_tokens": row["min_input_tokens"],
                     "currency_id": usd,
-                    "source": f"genai-prices {version}",
+                    "source": f"genai-prices {version}"
+                    + (
+                        f" ({row['catalogue']}'s price, the catalogue's fallback)"
+                        if row.get("catalogue")
+                        else ""
+                    ),
                     **{
                         PRICE_FIELDS[value]: row[value]
                         for value in price_catalogue.ROW_VALUES

@@ -444,17 +444,25 @@ class TestAzure(ProviderCase):
         self.assertEqual(
             (log.model, log.response_model), ("prod-4o", "gpt-4o-2024-08-06")
         )
-        # the catalogue has no Azure price of gpt-4o: flagged, not guessed
-        self.assertTrue(log.price_missing)
-        # an administrator who bills it at OpenAI's list price says so
-        self.azure.price_provider = "openai"
-        self.azure.flush_recordset()  # the log is priced in its own transaction
-        self.fake.script(
-            Reply(body=chat_completion("gpt-4o-2024-08-06", chat_usage(1000, 100)))
-        )
-        self.azure.make_openai_api_call("chat/completions", data={"messages": []})
-        # 1000 * 2.50 + 100 * 10 = 3,500 per 1M
-        self.assertAlmostEqual(self.last_log(self.azure).cost, 0.0035, places=10)
+        # the Azure catalogue prices gpt-4o as its fallback provider OpenAI
+        # does: 1000 * 2.50 + 100 * 10 = 3,500 per 1M
+        self.assertFalse(log.price_missing)
+        self.assertAlmostEqual(log.cost, 0.0035, places=10)
+        self.assertEqual(log.price_id.provider, "azure")
+        self.assertIn("openai's price, the catalogue's fallback", log.price_id.source)
+
+    def test_azure_deployments_the_catalogue_proposes_are_priced(self):
+        for model in ("gpt-4o-2024-08-06", "gpt-4.1", "gpt-5", "o3-mini"):
+            with self.subTest(model=model):
+                self.fake.script(
+                    Reply(body=chat_completion(model, chat_usage(1000, 100)))
+                )
+                self.azure.make_openai_api_call(
+                    "chat/completions", data={"messages": []}
+                )
+                log = self.last_log(self.azure)
+                self.assertFalse(log.price_missing, model)
+                self.assertGreater(log.cost, 0)
 
     def test_the_v1_api_without_api_version(self):
         self.azure.api_version = False

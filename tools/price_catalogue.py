@@ -246,7 +246,22 @@ def _matched_rows(model_name, provider_id):
 
 
 def rows_for(model_name, provider_id=OPENAI):
-    """The catalogue rows of one exact model name of a provider."""
+    """The catalogue rows of one exact model name of a provider; else, as
+    the catalogue itself prices it, of the first of the provider's fallback
+    providers that has it (Azure: OpenAI's gpt-4o...), each row naming that
+    ``catalogue``."""
+    found = _own_rows_for(model_name, provider_id)
+    if found:
+        return found
+    provider = _catalogue_provider(provider_id)
+    for fallback in getattr(provider, "fallback_model_providers", None) or ():
+        found = _own_rows_for(model_name, fallback)
+        if found:
+            return [dict(row, catalogue=fallback) for row in found]
+    return []
+
+
+def _own_rows_for(model_name, provider_id):
     key = (version(), provider_id)
     if key not in _rows_by_name:
         index = _rows_by_name.setdefault(key, {})
