@@ -355,6 +355,16 @@ class AiUsageLog(models.Model):
             },
         }
 
+    def action_recompute_model_cost(self):
+        """Recompute Cost of every call of this log's model still without a
+        price (the round Add its price starts). For AI administrators."""
+        self.ensure_one()
+        model_name = self.model or self.response_model
+        return self.search(
+            [("price_missing", "=", True), "|", ("model", "=", model_name),
+             ("response_model", "=", model_name)]
+        ).action_recompute_cost()  # fmt: skip
+
     def action_add_price(self):
         """A new price row for this log's model, valid from the day of the
         oldest call of that model still without a price, so that Recompute

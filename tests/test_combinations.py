@@ -148,3 +148,26 @@ class TestCombinations(PricedCase):
                 self.company.id, self.service.id, self.env.uid
             ),
         )
+
+    def test_add_its_price_then_every_call_of_the_model_is_repriced(self):
+        logs = [
+            self.priced_log("acme-9", usage(1000, 100), when=when)
+            for when in ("2025-03-02 10:00:00", "2025-05-01 10:00:00")
+        ]
+        self.assertTrue(all(log.price_missing for log in logs))
+        action = logs[1].with_user(self.admin).action_add_price()
+        self.assertEqual(action["context"]["default_date_from"], "2025-03-02")
+        self.Price.create(
+            {
+                "model_name": "acme-9",
+                "date_from": action["context"]["default_date_from"],
+                "input_price": 1.0,
+                "output_price": 2.0,
+            }
+        )
+        answer = logs[1].with_user(self.admin).action_recompute_model_cost()
+        self.assertIn("2 of 2 re-priced", answer["params"]["message"])
+        self.env.invalidate_all()
+        for log in logs:
+            self.assertFalse(log.price_missing)
+            self.assertAlmostEqual(log.cost, 1200e-6, places=10)
