@@ -143,17 +143,21 @@ class CallRecorder:
             "input_tokens": token_estimate.input_tokens(model, self.body),
             "output_tokens": token_estimate.output_tokens(self.body),
         }
-        cost = service.env["ai.model.price"]._cost_vals(
-            usage,
-            model,
-            {
-                "request_time": fields.Datetime.now(),
-                "service_id": service.id,
-                "company_id": service.company_id.id,
-                "company_currency_id": service.company_id.currency_id.id,
-                "service_tier": (self.body or {}).get("service_tier"),
-                "is_batch": self.log_values.get("is_batch"),
-            },
+        cost = (
+            service.env["ai.model.price"]
+            .with_context(ai_usage_estimate=True)
+            ._cost_vals(
+                usage,
+                model,
+                {
+                    "request_time": fields.Datetime.now(),
+                    "service_id": service.id,
+                    "company_id": service.company_id.id,
+                    "company_currency_id": service.company_id.currency_id.id,
+                    "service_tier": (self.body or {}).get("service_tier"),
+                    "is_batch": self.log_values.get("is_batch"),
+                },
+            )
         )
         return {
             "rate_limit": service.rate_limit_per_minute,

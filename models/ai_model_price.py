@@ -293,7 +293,9 @@ class AiModelPrice(models.Model):
         if not model_name or (found and found[3] == "exact"):
             return found
         provider = self.env["ai.service"].sudo().browse(service_id).price_provider
-        if not provider:
+        if not provider or self.env.context.get("ai_usage_estimate"):
+            # an estimate (a hard budget's reservation, in the caller's
+            # transaction) adds no rows: the call's own pricing will
             return found
         undated = price_catalogue.undated(model_name)
         names = [model_name] + ([] if found else [undated])
@@ -346,30 +348,29 @@ class AiModelPrice(models.Model):
         }
         new = [row for row in rows if tuple(row[k] for k in ROW_KEY) not in existing]
         usd = self.env.ref("base.USD").id
-        return self.create(
-            [
-                {
-                    "provider": provider,
-                    "model_name": row["model_name"],
-                    "match_type": "exact",
-                    "price_tier": row["price_tier"],
-                    "date_from": row["date_from"],
-                    "min_input_tokens": row["min_input_tokens"],
-                    "currency_id": usd,
-                    "source": f"genai-prices {version}"
-                    + (
-                        f" ({row['catalogue']}'s price, the catalogue's fallback)"
-                        if row.get("catalogue")
-                        else ""
-                    ),
-                    **{
-                        PRICE_FIELDS[value]: row[value]
-                        for value in price_catalogue.ROW_VALUES
-                    },
-                }
-                for row in new
-            ]
-        )
+        vals_list = [
+            {
+                "provider": provider,
+                "model_name": row["model_name"],
+                "match_type": "exact",
+                "price_tier": row["price_tier"],
+                "date_from": row["date_from"],
+                "min_input_tokens": row["min_input_tokens"],
+                "currency_id": usd,
+                "source": f"genai-prices {version}"
+                + (
+                    f" ({row['catalogue']}'s price, the catalogue's fallback)"
+                    if row.get("catalogue")
+                    else ""
+                ),
+                **{
+                    PRICE_FIELDS[value]: row[value]
+                    for value in price_catalogue.ROW_VALUES
+                },
+            }
+            for row in new
+        ]
+        return self.create(vals_list)
 
     @api.model
     def _add_rows_of_providers_in_use(self):

@@ -129,9 +129,18 @@ class AiUsageDashboard(models.AbstractModel):
         if not is_ai_admin(self.env):
             domain.append(("user_id", "in", (False, self.env.uid)))
         rows = []
+        admin = is_ai_admin(self.env)
         for budget in self.env["ai.usage.budget"].search(domain):
+            # the use of the whole budget (what refuses a call), of which a user
+            # opens only their own calls: the row and its opening say so
             cost, tokens = budget._consumption()
             log_domain = budget._log_domain()
+            others_hidden = not admin and budget.user_id != self.env.user
+            title = (
+                self.env._("Budget %(name)s: my calls only", name=budget.name)
+                if others_hidden
+                else self.env._("Budget %(name)s", name=budget.name)
+            )
             rows.append(
                 {
                     "name": budget.name,
@@ -145,10 +154,8 @@ class AiUsageDashboard(models.AbstractModel):
                     "warning": budget.warning_percent,
                     "hard": budget.hard_limit,
                     "domain": log_domain,
-                    "open": _opening(
-                        self.env._("Budget %(name)s", name=budget.name),
-                        domain=log_domain,
-                    ),
+                    "others_hidden": others_hidden,
+                    "open": _opening(title, domain=log_domain),
                 }
             )
         return rows

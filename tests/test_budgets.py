@@ -401,6 +401,9 @@ class TestPriceMissingAlertAndDashboardBudgets(AiUsageCase):
             [(row["name"], row["scope"]) for row in rows],
             [(company.name, "Company"), (mine.name, "My calls")],
         )
+        # the company's row counts everyone's calls and opens the user's only
+        self.assertEqual([row["others_hidden"] for row in rows], [True, False])
+        self.assertEqual(rows[0]["open"]["title"], "Budget Everyone: my calls only")
         everyone = (
             self.env["ai.usage.dashboard"].with_user(self.admin).get_dashboard_data()
         )
