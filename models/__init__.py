@@ -8,6 +8,7 @@ from . import ai_usage_budget
 from . import ai_usage_alert
 from . import ai_usage_log
 from . import ai_usage_log_writer
+from . import ai_usage_log_pricing
 from . import ai_usage_log_daily
 from . import ai_usage_log_total
 from . import ai_usage_report

@@ -318,7 +318,8 @@ class AiService(models.Model):
                 "title": title,
                 "message": message,
                 "type": kind,
-                "sticky": kind == "danger",
+                # not sticky: a second try must not stack a second message
+                "sticky": False,
                 # the form's counters count the test call
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
