@@ -28,3 +28,4 @@ from . import test_figures
 from . import test_combinations
 from . import test_rpc_surface
 from . import test_price_rules
+from . import test_screens

@@ -1,0 +1,100 @@
+"""Every screen of the AI Usage menu, as an AI administrator and as an AI
+user, in a real browser: each action the role's menu shows, in each view
+mode it declares, and the form of its first record. A client error or a
+server traceback fails the test (Odoo's browser_js fails on any console
+error)."""
+
+import json
+
+from odoo.tests import new_test_user, tagged
+
+from .common import AiHttpCase
+
+# Opens each (action id, view type, record id or false) in turn, as the web
+# client does from a menu, letting each screen load and render.
+OPEN_EACH = """
+(async () => {
+    const screens = %s;
+    const action = odoo.__WOWL_DEBUG__.root.env.services.action;
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
+    for (const [id, viewType, resId] of screens) {
+        const options = { clearBreadcrumbs: true };
+        if (resId) {
+            options.props = { resId };
+        }
+        await action.doAction(id, Object.assign(options, { viewType }));
+        await settle();
+        if (document.querySelector(".o_error_dialog")) {
+            console.error(`An error dialog opened on action ${id} (${viewType})`);
+            return;
+        }
+    }
+    console.log("test successful");
+})();
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestScreens(AiHttpCase):
+    login = "ai_screens_user"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.admin = new_test_user(
+            cls.env,
+            login="ai_screens_admin",
+            groups="base.group_user,base.group_system,ai_usage_log.group_ai_usage_admin",
+        )
+        # records to open: a call of each role, a budget, an alert
+        for user in (cls.user, cls.admin):
+            cls.env["ai.usage.log"].create(
+                {
+                    "service_id": cls.service.id,
+                    "user_id": user.id,
+                    "model": "gpt-4o-mini",
+                    "status": "success",
+                    "total_tokens": 10,
+                }
+            )
+        cls.env["ai.usage.budget"].create(
+            {"name": "Screens", "company_id": cls.env.company.id, "limit_cost": 5}
+        )
+
+    def screens(self, user):
+        """(action id, view type, record id) of every screen of the AI Usage
+        menu that ``user`` sees."""
+        root = self.env.ref("ai_usage_log.menu_ai_usage_root")
+        menus = (
+            self.env["ir.ui.menu"]
+            .with_user(user)
+            .search([("id", "child_of", root.id), ("action", "!=", False)])
+        )
+        self.assertTrue(menus)
+        found = []
+        for menu in menus:
+            action = menu.action.sudo()
+            if action._name != "ir.actions.act_window":
+                found.append((action.id, False, False))
+                continue
+            if action.res_model == "res.config.settings":
+                found.append((action.id, "form", False))
+                continue
+            modes = [mode.strip() for mode in action.view_mode.split(",")]
+            found += [(action.id, mode, False) for mode in modes if mode != "form"]
+            first = self.env[action.res_model].with_user(user).search([], limit=1)
+            if first:
+                found.append((action.id, "form", first.id))
+        return found
+
+    def test_every_screen_opens_for_each_role(self):
+        for user in (self.admin, self.user):
+            with self.subTest(user=user.login):
+                screens = self.screens(user)
+                self.assertGreater(len(screens), 10 if user == self.admin else 4)
+                self.browser_js(
+                    "/odoo",
+                    OPEN_EACH % json.dumps(screens),
+                    login=user.login,
+                    timeout=240,
+                )
