@@ -64,11 +64,13 @@ class ResConfigSettings(models.TransientModel):
         help="Headers sent to the collector, as OTEL_EXPORTER_OTLP_HEADERS writes "
         "them: key=value,key2=value2 (an authorization, a tenant).",
     )
+    # defaults, not computes: the settings form is a new record, for which
+    # Odoo 18 does not compute a field that depends on nothing
     ai_usage_metrics_enabled = fields.Boolean(
-        "Metrics Endpoint", compute="_compute_ai_usage_metrics_enabled"
+        "Metrics Endpoint", default=lambda self: self._default_metrics_enabled()
     )
     ai_usage_price_catalogue = fields.Char(
-        "Price Catalogue", compute="_compute_ai_usage_price_catalogue"
+        "Price Catalogue", default=lambda self: self._default_price_catalogue()
     )
 
     @api.constrains(
@@ -114,26 +116,16 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
 
-    # depends on nothing, but declared: without it Odoo 18 does not compute the
-    # field for the settings form's new record, which then shows it empty
-    @api.depends()
-    def _compute_ai_usage_metrics_enabled(self):
-        enabled = bool(
+    def _default_metrics_enabled(self):
+        return bool(
             self.env["ir.config_parameter"].sudo().get_param(METRICS_TOKEN_PARAM)
         )
-        for settings in self:
-            settings.ai_usage_metrics_enabled = enabled
 
-    @api.depends()
-    def _compute_ai_usage_price_catalogue(self):
+    def _default_price_catalogue(self):
         version = price_catalogue.version()
-        label = (
-            self.env._("genai-prices %s", version)
-            if version
-            else self.env._("not installed (pip install genai-prices)")
-        )
-        for settings in self:
-            settings.ai_usage_price_catalogue = label
+        if version:
+            return self.env._("genai-prices %s", version)
+        return self.env._("not installed (pip install genai-prices)")
 
     def _check_system(self):
         if not self.env.user.has_group("base.group_system"):

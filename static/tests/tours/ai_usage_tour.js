@@ -171,6 +171,14 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
             content: "The new token is shown once",
             trigger: ".o_notification:contains('Copy it now')",
         },
+        {
+            content: "The settings say a token is set, and it can be revoked",
+            trigger: "#ai_usage_metrics:contains('A token is set') button[name='action_ai_usage_revoke_metrics_token']",
+        },
+        {
+            content: "The catalogue's version is named",
+            trigger: "#ai_usage_prices:contains('genai-prices')",
+        },
     ],
 });
 
