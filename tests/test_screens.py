@@ -65,11 +65,12 @@ class TestScreens(AiHttpCase):
         """(action id, view type, record id) of every screen of the AI Usage
         menu that ``user`` sees."""
         root = self.env.ref("ai_usage_log.menu_ai_usage_root")
-        menus = (
-            self.env["ir.ui.menu"]
-            .with_user(user)
-            .search([("id", "child_of", root.id), ("action", "!=", False)])
-        )
+        Menu = self.env["ir.ui.menu"].with_user(user)
+        # the menus the web client shows the user (their action's model readable)
+        visible = Menu._visible_menu_ids()
+        menus = Menu.search(
+            [("id", "child_of", root.id), ("action", "!=", False)]
+        ).filtered(lambda menu: menu.id in visible)
         self.assertTrue(menus)
         found = []
         for menu in menus:
@@ -95,6 +96,7 @@ class TestScreens(AiHttpCase):
                 self.browser_js(
                     "/odoo",
                     OPEN_EACH % json.dumps(screens),
+                    ready="odoo.isReady",  # the web client is mounted
                     login=user.login,
                     timeout=240,
                 )
