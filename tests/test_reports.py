@@ -12,8 +12,10 @@ from .common import AiUsageCase
 
 
 def make_logs(env, service, user, specs):
-    """Logs as the reports see them: (status, model, tokens, cost, error code)."""
+    """Logs as the reports see them: (status, model, tokens, cost, error code),
+    a second apart and all of today (UTC), whatever the hour the tests run."""
     now = fields.Datetime.now()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return env["ai.usage.log"].create(
         [
             {
@@ -31,7 +33,7 @@ def make_logs(env, service, user, specs):
                 "currency_id": env.ref("base.USD").id,
                 "error_code": error_code,
                 "error_message": "Rate limit reached" if error_code else False,
-                "request_time": now - timedelta(minutes=index),
+                "request_time": max(now - timedelta(seconds=index), today),
             }
             for index, (status, model, tokens, cost, error_code) in enumerate(specs)
         ]
