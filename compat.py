@@ -3,8 +3,11 @@ the rest of the code reads the same on both.
 
 - Table constraints: 19.0 declares them as ``models.Constraint`` class
   attributes and warns about ``_sql_constraints``; 18.0 knows only
-  ``_sql_constraints``. Models declare ``_name = Constraint(...)`` and carry
-  ``@table_constraints``, which makes the 18.0 list from them.
+  ``_sql_constraints``; the same for ``models.UniqueIndex`` (18.0: an
+  index made in ``init`` and a constraint without definition that names its
+  message). Models declare ``_name = Constraint(...)`` or
+  ``UniqueIndex(...)`` and carry ``@table_constraints``, which makes the
+  18.0 list and index from them.
 - Domains: ``odoo.osv.expression`` is deprecated in 19.0 for
   ``odoo.fields.Domain``, which 18.0 does not have.
 - Security groups: 18.0 files a group under an ``ir.module.category`` and
@@ -18,6 +21,7 @@ the rest of the code reads the same on both.
 """
 
 from odoo import models
+from odoo.tools import SQL
 
 try:  # 19.0
     from odoo.fields import Domain
@@ -29,6 +33,7 @@ ODOO_19 = hasattr(models, "Constraint")
 
 if ODOO_19:
     Constraint = models.Constraint
+    UniqueIndex = models.UniqueIndex
 
     def table_constraints(cls):
         return cls
@@ -42,14 +47,46 @@ else:
             self.definition = definition
             self.message = message
 
+    class UniqueIndex(Constraint):
+        """The 18.0 stand-in of models.UniqueIndex: ``definition`` is what
+        follows ``CREATE UNIQUE INDEX name ON table``."""
+
     def table_constraints(cls):
-        """Turn the Constraint attributes of a model class into the
-        ``_sql_constraints`` of 18.0 (named as 19.0 names them)."""
-        cls._sql_constraints = [
-            (name[1:], value.definition, value.message)
+        """Turn the Constraint and UniqueIndex attributes of a model class
+        into the ``_sql_constraints`` of 18.0 (named as 19.0 names them; an
+        index is a constraint without definition, which Odoo checks exists
+        after ``init``, the model's own first, has made it)."""
+        declared = {
+            name[1:]: value
             for name, value in vars(cls).items()
             if isinstance(value, Constraint)
-        ]
+        }
+        cls._sql_constraints = [
+            (name, "" if isinstance(value, UniqueIndex) else value.definition,
+             value.message)
+            for name, value in declared.items()
+        ]  # fmt: skip
+        indexes = {
+            name: value.definition
+            for name, value in declared.items()
+            if isinstance(value, UniqueIndex)
+        }
+        if indexes:
+            own_init = cls.init
+
+            def init(self):
+                own_init(self)
+                for name, definition in indexes.items():
+                    self.env.cr.execute(
+                        SQL(
+                            "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s %s",
+                            SQL.identifier(f"{self._table}_{name}"),
+                            SQL.identifier(self._table),
+                            SQL(definition),  # pylint: disable=sql-injection
+                        )
+                    )
+
+            cls.init = init
         return cls
 
 

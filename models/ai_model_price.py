@@ -1,9 +1,12 @@
 import logging
 
+from psycopg2 import errors
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
-from ..compat import Constraint, table_constraints
+from ..compat import Constraint, UniqueIndex, table_constraints
 from ..rights import check_ai_admin
 from ..tools import price_catalogue
 from ..tools.figures import format_count
@@ -22,6 +25,13 @@ PRICE_FIELDS = {
 }
 # a catalogue row the list has when a shared row has these values
 ROW_KEY = ("provider", "model_name", "price_tier", "date_from", "min_input_tokens")
+# what two active rows may not both say: two would price the same calls, and
+# which one wins would be down to their ids (a service's rows, whatever their
+# provider; shared rows, per provider)
+ONE_ACTIVE_PRICE = (
+    "COALESCE(service_id, 0), (CASE WHEN service_id IS NULL THEN provider ELSE '' END),"
+    " model_name, price_tier, date_from, min_input_tokens"
+)
 
 
 @table_constraints
@@ -91,6 +101,8 @@ class AiModelPrice(models.Model):
     )
     min_input_tokens = fields.Integer(
         "Above Input Tokens",
+        required=True,  # a NULL would not count in the unique index
+        default=0,
         help="Long-context price: this row prices a call whose input passes this "
         "many tokens (every token of it, as OpenAI bills). 0: any call.",
     )
@@ -169,6 +181,35 @@ class AiModelPrice(models.Model):
         + ")",
         "Prices cannot be negative.",
     )
+    # also what keeps two workers from adding the same catalogue row at once
+    _one_active_price = UniqueIndex(
+        f"({ONE_ACTIVE_PRICE}) WHERE active",
+        "There is already an active price of this model for this service (or, "
+        "for a shared price, this provider), tier, Valid From and input "
+        "threshold: change that one, or archive it first.",
+    )
+
+    def init(self):
+        # Before the index exists, two active rows could say the same: the one
+        # that priced calls (the newest) stays, the others are archived.
+        self.env.cr.execute(
+            SQL(
+                """UPDATE ai_model_price SET active = FALSE WHERE id IN (
+                    SELECT id FROM (
+                        SELECT id, row_number() OVER (
+                            PARTITION BY %s ORDER BY id DESC) AS rank
+                        FROM ai_model_price WHERE active
+                    ) ranked WHERE rank > 1)
+                RETURNING id""",
+                SQL(ONE_ACTIVE_PRICE),  # pylint: disable=sql-injection
+            )
+        )
+        if archived := [row[0] for row in self.env.cr.fetchall()]:
+            _logger.warning(
+                "ai_usage_log: %d prices archived, each the same as a newer one: %s",
+                len(archived),
+                archived,
+            )
 
     @api.constrains("provider")
     def _check_provider(self):
@@ -312,10 +353,13 @@ class AiModelPrice(models.Model):
                 limit=1,
             ):
                 continue
-            if prices._add_catalogue_rows(provider, [name]):
-                return self._find_price_values(
-                    model_name, service_id, day, tier, input_tokens
-                )
+            if not prices._add_catalogue_rows(provider, [name]):
+                # another worker added them since this one looked: its
+                # cached candidates predate them
+                self.env.registry.clear_cache()
+            return self._find_price_values(
+                model_name, service_id, day, tier, input_tokens
+            )
         return found
 
     @api.model
@@ -370,7 +414,22 @@ class AiModelPrice(models.Model):
             }
             for row in new
         ]
-        return self.create(vals_list)
+        try:
+            with self.env.cr.savepoint():
+                return self.create(vals_list)
+        except errors.UniqueViolation:
+            pass
+        # Another worker added some of them at the same moment (the index made
+        # this one wait for its commit): add the others. A call's finish reads
+        # committed rows, so it is priced by the other worker's.
+        added = self.browse()
+        for vals in vals_list:
+            try:
+                with self.env.cr.savepoint():
+                    added |= self.create(vals)
+            except errors.UniqueViolation:
+                continue
+        return added
 
     @api.model
     def _add_rows_of_providers_in_use(self):

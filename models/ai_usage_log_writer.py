@@ -116,7 +116,8 @@ class AiUsageLog(models.Model):
         return; ``log_model`` is this model, as superuser, in that cursor.
 
         ``read_committed``: each statement sees what others committed before
-        it, even after waiting for a lock (limit checks need that; Odoo's
+        it, even after waiting for a lock (limit checks need that, and a
+        finish that waited for another worker's catalogue row; Odoo's
         REPEATABLE READ would keep the snapshot taken before the wait)."""
         with self.env.registry.cursor() as cr:
             # not on the test cursor of a test, which shares its transaction
@@ -370,7 +371,8 @@ class AiUsageLog(models.Model):
         payload = to_payload(result)
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
+            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra),
+            read_committed=True,
         )
         self._export_call(finished)
         return self
@@ -390,7 +392,8 @@ class AiUsageLog(models.Model):
                 raise UserError(str(error)) from None
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
+            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra),
+            read_committed=True,
         )
         self._export_call(finished)
         return self

@@ -171,3 +171,22 @@ class TestCombinations(PricedCase):
         for log in logs:
             self.assertFalse(log.price_missing)
             self.assertAlmostEqual(log.cost, 1200e-6, places=10)
+
+    def test_an_upgrade_archives_prices_that_say_the_same_but_the_newest(self):
+        # what an older version let an administrator save: two active rows
+        # for the same calls (the index that now refuses it is not there yet)
+        self.env.cr.execute("DROP INDEX ai_model_price_one_active_price")
+        shipped = self.Price.search(
+            [("model_name", "=", "gpt-4o-mini"), ("service_id", "=", False)], limit=1
+        )
+        newer = shipped.copy({"input_price": 9.0})
+        self.Price.init()
+        self.env.invalidate_all()
+        self.assertFalse(shipped.exists().active, "the older row is archived")
+        self.assertTrue(newer.active, "the row that priced calls stays")
+        self.env.cr.execute(
+            "SELECT count(*) FROM ai_model_price WHERE active GROUP BY"
+            " COALESCE(service_id, 0), provider, model_name, price_tier, date_from,"
+            " min_input_tokens HAVING count(*) > 1"
+        )
+        self.assertEqual(self.env.cr.fetchall(), [])

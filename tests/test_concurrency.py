@@ -1,8 +1,10 @@
 import threading
+from unittest.mock import patch
 
 from odoo import api
 from odoo.tests import tagged
 
+from ..tools import price_catalogue
 from .common import CommittedCase
 from .fake_openai import REPLY_TEXT, count_tokens
 
@@ -12,7 +14,7 @@ TOKENS_PER_CALL = count_tokens(MESSAGES) + count_tokens(REPLY_TEXT)
 
 @tagged("post_install", "-at_install")
 class TestConcurrency(CommittedCase):
-    def run_threads(self, threads, calls, service_for_thread):
+    def run_threads(self, threads, calls, service_for_thread, model=None):
         errors = []
 
         def worker(index):
@@ -24,7 +26,10 @@ class TestConcurrency(CommittedCase):
                         env = api.Environment(cr, api.SUPERUSER_ID, {})
                         env["ai.service"].browse(service_id).make_openai_api_call(
                             "chat/completions",
-                            data={"messages": MESSAGES},
+                            data={
+                                "messages": MESSAGES,
+                                **({"model": model} if model else {}),
+                            },
                             message_id=f"thread{index}-call{call}",
                             request_type="contact_analysis",
                         )
@@ -79,3 +84,50 @@ class TestConcurrency(CommittedCase):
                     [service_id],
                 )
                 self.assertEqual(cr.fetchall(), [(company_id,)])
+
+    def test_two_workers_adding_a_catalogue_price_at_once_add_it_once(self):
+        # a model the price list does not have: each call's finish adds its
+        # rows from the catalogue; both workers find none, then both add them
+        model = "codestral-2501"
+        with self.registry.cursor() as cr:
+            env = self.env_for(cr)
+            service = env["ai.service"].browse(self.service_ids[0])
+            saved_provider = service.price_provider
+            service.price_provider = "mistral"
+            cr.execute("SELECT coalesce(max(id), 0) FROM ai_model_price")
+            last_price_id = cr.fetchone()[0]
+            Price = type(env["ai.model.price"])
+
+        def restore():
+            with self.registry.cursor() as cr:
+                cr.execute("DELETE FROM ai_model_price WHERE id > %s", [last_price_id])
+                self.env_for(cr)["ai.service"].browse(
+                    self.service_ids[0]
+                ).price_provider = saved_provider
+
+        self.addCleanup(restore)
+        add_rows = Price._add_catalogue_rows
+        both_found_none = threading.Barrier(2, timeout=30)
+
+        def add_together(prices, provider="openai", model_names=None):
+            if model_names == [model]:
+                both_found_none.wait()
+            return add_rows(prices, provider, model_names)
+
+        with patch.object(Price, "_add_catalogue_rows", add_together):
+            errors = self.run_threads(2, 1, lambda index: self.service_ids[0], model)
+        self.assertEqual(errors, [])
+        with self.registry.cursor() as cr:
+            env = self.env_for(cr)
+            rows = env["ai.model.price"].search([("model_name", "=", model)])
+            self.assertEqual(
+                len(rows),
+                len(price_catalogue.rows_for(model, "mistral")),
+                "each catalogue row once",
+            )
+            logs = env["ai.usage.log"].search(
+                [("service_id", "=", self.service_ids[0])]
+            )
+            self.assertEqual(len(logs), 2)
+            self.assertEqual(logs.mapped("price_missing"), [False, False])
+            self.assertEqual(len(logs.price_id), 1, "both priced by the same row")

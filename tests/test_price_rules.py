@@ -10,7 +10,10 @@ import re
 import unittest
 from datetime import date, datetime
 
+import psycopg2
+
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .test_cost import PricedCase, usage
 
@@ -82,6 +85,19 @@ def reference_price(rows, model, service, tier, day, input_tokens):
         ),
     )
     return best["id"]
+
+
+def same_calls(row):
+    """What two active rows may not share: they would price the same calls."""
+    service = row["service_id"] or 0
+    return (
+        service,
+        "" if service else row["provider"],
+        row["model_name"],
+        row["price_tier"],
+        row["date_from"],
+        row["min_input_tokens"],
+    )
 
 
 if given is not None:
@@ -166,14 +182,24 @@ class TestPriceRules(PricedCase):
         for row in rows:
             row = dict(row)
             owner, euro = row.pop("owner"), row.pop("euro")
-            Price.create(
-                dict(
-                    row,
-                    output_price=row["input_price"] * 4,
-                    service_id=owners[owner],
-                    currency_id=(self.euro if euro else self.company.currency_id).id,
-                )
+            vals = dict(
+                row,
+                output_price=row["input_price"] * 4,
+                service_id=owners[owner],
+                currency_id=(self.euro if euro else self.company.currency_id).id,
             )
+            taken = {same_calls(self.fields_of(price)) for price in Price.search([])}
+            if vals["active"] and same_calls(vals) in taken:
+                # a second active row for the same calls: refused, whatever
+                # its match type or currency (which one priced would be chance)
+                with (
+                    mute_logger("odoo.sql_db"),
+                    self.assertRaises(psycopg2.errors.UniqueViolation),
+                    self.env.cr.savepoint(),
+                ):
+                    Price.create(vals)
+                continue
+            Price.create(vals)
         for model, day, service_tier, batch, input_tokens in calls:
             facts = {
                 "request_time": datetime.combine(day, datetime.min.time()),

@@ -183,3 +183,31 @@ class TestRpcAbuse(AiHttpCase):
                     f"UPDATE ai_usage_log SET {column} = %s WHERE id = %s",
                     [value, log.id],
                 )
+
+    def test_a_second_price_for_the_same_calls_is_refused_with_a_message(self):
+        shipped = self.env["ai.model.price"].search(
+            [("model_name", "=", "gpt-4o-mini"), ("service_id", "=", False)], limit=1
+        )
+        copy = {
+            "model_name": shipped.model_name,
+            "provider": shipped.provider,
+            "price_tier": shipped.price_tier,
+            "date_from": str(shipped.date_from),
+            "input_price": 9.0,
+        }
+        message = self.assertRefused(
+            "ai.model.price",
+            "create",
+            [dict(copy, match_type="prefix")],
+            login="ai_rpc_admin",
+        )
+        self.assertIn("ValidationError", message)
+        self.assertIn("There is already an active price of this model", message)
+        # archived, it is history and refuses nothing
+        archived = self.rpc(
+            "ai.model.price",
+            "create",
+            [dict(copy, active=False)],
+            login="ai_rpc_admin",
+        )
+        self.assertTrue(archived)
