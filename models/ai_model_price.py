@@ -34,6 +34,26 @@ ONE_ACTIVE_PRICE = (
 )
 
 
+def catalogue_providers(_model):
+    """The price catalogue's providers (a selection, named as it names them)."""
+    return price_catalogue.providers()
+
+
+def check_catalogue_provider(env, provider):
+    """Raise ValidationError unless ``provider`` is one of the catalogue's
+    (Odoo checks the values of no selection given by a function)."""
+    known = dict(price_catalogue.providers())
+    if provider and provider not in known:
+        raise ValidationError(
+            env._(
+                "%(provider)r is not a provider of the price catalogue; it knows: "
+                "%(known)s.",
+                provider=provider,
+                known=", ".join(known),
+            )
+        )
+
+
 @table_constraints
 class AiModelPrice(models.Model):
     """Price of one model from a given date.
@@ -60,13 +80,15 @@ class AiModelPrice(models.Model):
         help="Model name as the provider reports it (a dated snapshot finds the "
         "row of its undated name), or its beginning for a prefix row.",
     )
-    provider = fields.Char(
+    provider = fields.Selection(
+        catalogue_providers,
+        "Price Catalogue",
         required=True,
         default=price_catalogue.OPENAI,
         index=True,
         help="Whose price this is, as the price catalogue (genai-prices) names "
-        "providers: openai, anthropic, google, azure, mistral, groq... A shared "
-        "row prices the calls of the services whose Price Catalogue is this.",
+        "providers. A shared row prices the calls of the services whose Price "
+        "Catalogue is this.",
     )
     match_type = fields.Selection(
         [("exact", "Exact name"), ("prefix", "Name starts with")],
@@ -461,19 +483,24 @@ class AiModelPrice(models.Model):
             )
         added = self.sudo()._add_rows_of_providers_in_use()
         if not added:
-            message = self.env._(
-                "Your price list already has every price of genai-prices %s.", version
+            return _notification(
+                self.env._("Prices up to date"),
+                self.env._(
+                    "Your price list already has every price of genai-prices %s.",
+                    version,
+                ),
+                "info",
+                sticky=False,
             )
-        else:
-            shown = ", ".join(f"{p.model_name} ({p.date_from})" for p in added[:30])
-            message = self.env._(
-                "%(count)s prices added from genai-prices %(version)s: "
-                "%(models)s%(more)s.",
-                count=len(added),
-                version=version,
-                models=shown,
-                more=" ..." if len(added) > 30 else "",
-            )
+        shown = ", ".join(f"{p.model_name} ({p.date_from})" for p in added[:30])
+        message = self.env._(
+            "%(count)s prices added from genai-prices %(version)s: %(models)s%(more)s.",
+            count=len(added),
+            version=version,
+            models=shown,
+            more=" ..." if len(added) > 30 else "",
+        )
+        # it lists what was added: it stays until read
         return _notification(self.env._("Prices updated"), message, "success")
 
     @api.model
@@ -535,26 +562,11 @@ class AiModelPrice(models.Model):
         }
 
 
-def check_catalogue_provider(env, provider):
-    """Raise ValidationError when the price catalogue is installed and
-    does not know ``provider``."""
-    known = price_catalogue.providers()
-    if known and provider not in known:
-        raise ValidationError(
-            env._(
-                "%(provider)r is not a provider of the price catalogue; it knows: "
-                "%(known)s.",
-                provider=provider,
-                known=", ".join(known),
-            )
-        )
-
-
-def _notification(title, message, kind):
+def _notification(title, message, kind, sticky=True):
     return {
         "type": "ir.actions.client",
         "tag": "display_notification",
-        "params": {"title": title, "message": message, "type": kind, "sticky": True},
+        "params": {"title": title, "message": message, "type": kind, "sticky": sticky},
     }
 
 

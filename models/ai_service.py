@@ -8,7 +8,7 @@ from ..compat import Constraint, set_up_groups, table_constraints
 from ..exceptions import AiCallError
 from ..rights import ADMIN_GROUP
 from ..tools import providers
-from .ai_model_price import check_catalogue_provider
+from .ai_model_price import catalogue_providers, check_catalogue_provider
 
 # a key: read by AI administrators only, never copied, exported or prefetched
 # with the rest of a service
@@ -60,12 +60,12 @@ class AiService(models.Model):
         help="Azure OpenAI: the api-version of deployment URLs (empty: the v1 API, "
         "the model naming the deployment). Anthropic: the anthropic-version header.",
     )
-    price_provider = fields.Char(
+    price_provider = fields.Selection(
+        catalogue_providers,
         "Price Catalogue",
         tracking=True,
         help="The price catalogue's (genai-prices) provider whose prices bill this "
-        "service's calls: openai, azure, anthropic, google, mistral, groq, "
-        "openrouter... Empty: only prices entered for this service.",
+        "service's calls. Empty: only prices entered for this service.",
     )
     api_key = fields.Char("API Key", **SECRET)
     has_api_key = fields.Boolean(compute="_compute_has_api_key")
@@ -127,7 +127,7 @@ class AiService(models.Model):
 
     @api.constrains("price_provider")
     def _check_price_provider(self):
-        for service in self.filtered("price_provider"):
+        for service in self:
             check_catalogue_provider(self.env, service.price_provider)
 
     @api.model_create_multi

@@ -112,6 +112,11 @@ class AiUsageDashboard(models.AbstractModel):
             "cost_change": _change(periods[1]["cost"], cost or 0.0),
         }
         return {
+            # a fresh database: the dashboard says where to start
+            "no_service": not self.env["ai.service"]
+            .sudo()
+            .search_count([("company_id", "in", self.env.companies.ids)], limit=1),
+            "can_configure": is_ai_admin(self.env),
             "currency": {"symbol": currency.symbol, "position": currency.position},
             "periods": periods,
             "trend": self._dashboard_trend(today_start),

@@ -10,6 +10,13 @@ class AiUsageLog(models.Model):
 
     _inherit = "ai.usage.log"
 
+    # which catalogue priced the call (an Azure call can be billed at
+    # OpenAI's price, as genai-prices prices it), and where that price came from
+    price_catalogue = fields.Selection(
+        related="price_id.provider", string="Priced From"
+    )
+    price_source = fields.Char(related="price_id.source", string="Price Source")
+
     def action_recompute_cost(self):
         """Re-price the selected logs with the prices valid at their request
         time, e.g. after a missing price was added or a price corrected, and

@@ -35,7 +35,9 @@ if ! psql -d "$db" -tAc "SELECT 1 FROM ir_module_module WHERE name = 'ai_usage_l
     echo "serve_demo: a new demo database $db (installing takes a minute)"
     init=(-i ai_usage_log "${demo_args[@]}")
 else
-    echo "serve_demo: keeping the demo database $db (--reset starts again)"
+    echo "serve_demo: keeping the demo database $db, the add-on upgraded (--reset starts again)"
+    # the code may have changed since: its views, fields and data follow it
+    init=(-u ai_usage_log)
 fi
 
 # "Ready" once the login page answers, the first request (asset bundles) included

@@ -12,6 +12,7 @@ from ..tools.http_client import (
     ApiClient,
     CallFailed,
     classify_exception,
+    exception_message,
 )
 
 
@@ -189,3 +190,24 @@ class TestApiClient(BaseCase):
         ):
             with self.subTest(error=type(error).__name__):
                 self.assertEqual(classify_exception(error), expected)
+
+    def test_a_connection_failure_reads_plainly(self):
+        # a real refused connection (tests may not leave the machine)
+        with self.assertRaises(requests.exceptions.ConnectionError) as failed:
+            requests.get("http://127.0.0.1:1/v1/models", timeout=5)
+        # and an unknown host, as requests said it on a machine that could try
+        unknown = requests.exceptions.ConnectionError(
+            "HTTPSConnectionPool(host='api.openai.example', port=443): Max retries "
+            "exceeded with url: /v1/models (Caused by NewConnectionError('<urllib3."
+            "connection.HTTPSConnection object at 0x7fa09485f690>: Failed to "
+            "establish a new connection: [Errno -2] Name or service not known'))"
+        )
+        for error, plain in (
+            (failed.exception, "127.0.0.1:1: [Errno 111] Connection refused"),
+            (unknown, "api.openai.example:443: [Errno -2] Name or service not known"),
+        ):
+            with self.subTest(plain=plain):
+                self.assertEqual(
+                    exception_message(error),
+                    f"ConnectionError: could not connect to the API ({plain}).",
+                )

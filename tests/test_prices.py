@@ -289,6 +289,11 @@ class TestUpdatePrices(PricedCase):
         again = self.Price.with_user(self.admin).action_update_prices()
         self.assertEqual(self.Price.search_count([]) - before, added, "nothing twice")
         self.assertIn("already has every price", again["params"]["message"])
+        self.assertEqual(
+            (again["params"]["title"], again["params"]["sticky"]),
+            ("Prices up to date", False),
+            "nothing added: a passing word, not a sticky success",
+        )
         self.assertEqual(self.Price._cron_update_prices(), 0)
 
     def test_without_the_catalogue_the_list_still_prices(self):

@@ -4,6 +4,7 @@ its streams, and the same reports for all."""
 
 import unittest
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..tools import providers
@@ -121,8 +122,26 @@ class TestProviderSetup(ProviderCase):
             (azure.api_version, azure.price_provider), ("2024-10-21", "azure")
         )
 
-    def test_an_unknown_price_catalogue_is_refused(self):
-        with self.assertRaisesRegex(Exception, "not a provider of the price catalogue"):
+    def test_the_price_catalogue_is_chosen_among_the_catalogues_providers(self):
+        choices = dict(
+            self.env["ai.service"]
+            ._fields["price_provider"]
+            ._description_selection(self.env)
+        )
+        # named as the catalogue names them, where the user reads them
+        self.assertEqual(choices["openai"], "OpenAI")
+        self.assertEqual(choices["azure"], "Microsoft Azure")
+        self.assertEqual(
+            dict(
+                self.env["ai.model.price"]
+                ._fields["provider"]
+                ._description_selection(self.env)
+            )["anthropic"],
+            "Anthropic",
+        )
+        with self.assertRaisesRegex(
+            ValidationError, "not a provider of the price catalogue"
+        ):
             self.mistral.price_provider = "mistrall"
             self.mistral.flush_recordset()
 

@@ -297,3 +297,13 @@ class TestUsageTour(HttpCase):
             if os.environ.get("CI"):
                 self.fail(f"The browser test could not run in CI: {skipped}")
             raise
+
+    def test_first_service_tour(self):
+        # a database without a service: the dashboard offers to create one
+        self.env["ai.service"].search([]).action_archive()
+        try:
+            self.start_tour("/odoo", "ai_usage_log_first_service_tour", login="admin")
+        except unittest.SkipTest as skipped:
+            if os.environ.get("CI"):
+                self.fail(f"The browser test could not run in CI: {skipped}")
+            raise

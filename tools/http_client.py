@@ -7,6 +7,7 @@ injected, so every rule here is unit-tested without a database or a server."""
 
 import json
 import random
+import re
 import time
 
 import requests
@@ -57,6 +58,23 @@ def classify_exception(error):
     return "request_error", False
 
 
+# urllib3 names the connection object it failed with, address and all
+OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
+POOL = re.compile(r"host='([^']*)', port=(\d+)\): Max retries exceeded with url: \S+")
+CAUSED_BY = re.compile(r"\(Caused by \w+\((['\"])(.*)\1\)\)$")
+
+
+def connection_failure(error):
+    """Where and why a connection failed, as a person reads it: "127.0.0.1:1:
+    [Errno 111] Connection refused", not urllib3's nested reprs."""
+    text = str(error)
+    pool = POOL.search(text)
+    caused = CAUSED_BY.search(text)
+    reason = OBJECT_REPR.sub("", caused.group(2) if caused else text)
+    reason = reason.removeprefix("Failed to establish a new connection: ")
+    return f"{pool.group(1)}:{pool.group(2)}: {reason}" if pool else reason
+
+
 def exception_message(error):
     """What a failed request's log says: the kind of failure in plain words."""
     kind = type(error).__name__
@@ -66,8 +84,8 @@ def exception_message(error):
     if code == "ssl_error":
         return f"{kind}: the TLS connection to the API failed."
     if code == "connection_error":
-        return f"{kind}: could not connect to the API ({error})."
-    return f"{kind}: {error}"
+        return f"{kind}: could not connect to the API ({connection_failure(error)})."
+    return f"{kind}: {OBJECT_REPR.sub('', str(error))}"
 
 
 def error_response_failure(status, payload, text, retry_count=0):

@@ -173,12 +173,17 @@ def _tier_prices(model, dated):
 
 
 def providers():
-    """The catalogue's provider ids; empty without the package."""
+    """The catalogue's providers as (id, name), by name: a selection's
+    values. Without the package, only OpenAI (the default everywhere)."""
     try:
         from genai_prices import data_snapshot
     except ImportError:
-        return []
-    return [provider.id for provider in data_snapshot.get_snapshot().providers]
+        return [(OPENAI, "OpenAI")]
+    catalogue = data_snapshot.get_snapshot().providers
+    return sorted(
+        ((provider.id, provider.name) for provider in catalogue),
+        key=lambda choice: choice[1].lower(),
+    )
 
 
 def _catalogue_provider(provider_id):

@@ -9,9 +9,10 @@ import { standardFieldProps } from "@web/views/fields/standard_field_props";
 
 /**
  * A cost as people read it: 2 decimals from one unit up, else about 4
- * significant ones (0.01121, 0.00013), never more than the 8 stored;
- * with the currency's symbol when one is given. Empty stays empty: an
- * unknown cost is not zero.
+ * significant ones (0.01121, 0.0001300), never more than the 8 stored; a
+ * cost's decimals follow its size alone, so two costs of one size read with
+ * the same decimals. With the currency's symbol when one is given ({symbol,
+ * position}). Empty stays empty: an unknown cost is not zero.
  */
 export function formatAiCost(value, currency = null) {
     if (value === false || value === null || value === undefined) {
@@ -20,14 +21,30 @@ export function formatAiCost(value, currency = null) {
     const size = Math.abs(value);
     let digits = 2;
     if (size && size < 1) {
-        digits = Math.min(8, Math.max(2, 3 - Math.floor(Math.log10(size))));
+        digits = Math.min(8, Math.max(4, 3 - Math.floor(Math.log10(size))));
     }
-    let text = formatFloat(value, { digits: [16, digits] });
+    return withSymbol(formatFloat(value, { digits: [16, digits] }), currency);
+}
+
+/**
+ * A price per 1M tokens (or per minute, per 1M characters) as the price
+ * list states it: 0.15, 0.075, 2.50 (at least 2 decimals, at most the 6
+ * stored, no trailing zeros past 2), with the currency's symbol.
+ */
+export function formatAiPrice(value, currency = null) {
+    if (value === false || value === null || value === undefined) {
+        return "";
+    }
+    let text = formatFloat(value, { digits: [16, 6] });
     const point = localization.decimalPoint;
-    if (digits > 2 && text.includes(point)) {
+    if (text.includes(point)) {
         const [whole, decimals] = text.split(point);
         text = `${whole}${point}${decimals.replace(/0+$/, "").padEnd(2, "0")}`;
     }
+    return withSymbol(text, currency);
+}
+
+function withSymbol(text, currency) {
     if (!currency) {
         return text;
     }
@@ -50,7 +67,11 @@ export function currencyOf(record, currencyField) {
 
 export class AiCostField extends Component {
     static template = "ai_usage_log.AiCostField";
-    static props = { ...standardFieldProps, currencyField: { type: String, optional: true } };
+    static props = {
+        ...standardFieldProps,
+        currencyField: { type: String, optional: true },
+        usd: { type: Boolean, optional: true },
+    };
 
     /** A float field reads 0 for an empty cost: the record says whether it is set. */
     get unpriced() {
@@ -58,23 +79,41 @@ export class AiCostField extends Component {
         return record.data.price_missing === true && !record.data[this.props.name];
     }
 
+    get currency() {
+        return this.props.usd ? usd() : currencyOf(this.props.record, this.props.currencyField);
+    }
+
     get text() {
-        const record = this.props.record;
         if (this.unpriced) {
             return _t("no price");
         }
-        return formatAiCost(record.data[this.props.name], currencyOf(record, this.props.currencyField));
+        return formatAiCost(this.props.record.data[this.props.name], this.currency);
     }
 }
 
-registry.category("fields").add("ai_cost", {
+/** US dollars, in which providers bill (the reconciliation's amounts). */
+function usd() {
+    return session.ai_usage_usd;
+}
+
+/** The company's currency (of the current company), in which reports sum costs. */
+function companyCurrency() {
+    return getCurrency(session.ai_usage_currency_id);
+}
+
+const costField = {
     component: AiCostField,
     supportedTypes: ["float"],
     extractProps: ({ options }) => ({ currencyField: options.currency_field }),
-});
-// pivot measures: widget="ai_cost" for costs in the company currency (of the
-// current company), widget="ai_cost_number" for others (the label says which)
+};
+registry
+    .category("fields")
+    .add("ai_cost", costField)
+    .add("ai_cost_usd", { ...costField, extractProps: () => ({ usd: true }) });
+// what the list's footers and group rows and the pivot show for a field of
+// that widget: ai_cost sums costs in the company currency, ai_cost_usd in
+// US dollars
 registry
     .category("formatters")
-    .add("ai_cost", (value) => formatAiCost(value, getCurrency(session.ai_usage_currency_id)))
-    .add("ai_cost_number", (value) => formatAiCost(value));
+    .add("ai_cost", (value) => formatAiCost(value, companyCurrency()))
+    .add("ai_cost_usd", (value) => formatAiCost(value, usd()));

@@ -3,6 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { formatFloat } from "@web/core/utils/numbers";
+import { Layout } from "@web/search/layout";
 import { formatAiCost } from "../cost/ai_cost_field";
 
 /**
@@ -12,6 +13,7 @@ import { formatAiCost } from "../cost/ai_cost_field";
 export class AiUsageDashboard extends Component {
     static template = "ai_usage_log.Dashboard";
     static props = ["*"];
+    static components = { Layout };
 
     setup() {
         this.orm = useService("orm");
@@ -44,6 +46,16 @@ export class AiUsageDashboard extends Component {
 
     formatInteger(value) {
         return formatFloat(value, { digits: [16, 0] });
+    }
+
+    /** A new service's form, for an administrator on a database without one. */
+    createService() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            name: _t("New AI Service"),
+            res_model: "ai.service",
+            views: [[false, "form"]],
+        });
     }
 
     /** Open the logs behind a figure: `opening` (from the server) holds its title, search facets and domain. */

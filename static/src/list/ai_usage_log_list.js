@@ -3,6 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { ListRenderer } from "@web/views/list/list_renderer";
 import { listView } from "@web/views/list/list_view";
+import { session } from "@web/session";
 import { currencyIdOf, formatAiCost } from "../cost/ai_cost_field";
 
 /** Whether a log's cost is unknown: no price, or a successful call without usage. */
@@ -12,9 +13,9 @@ function costUnknown(data) {
 
 /**
  * The footer's Cost as Odoo sums a list, the calls shown (the page or the
- * selection), but in the logs' own currency and saying how many calls of
- * the sum have no known cost: a sum that silently counts them as 0 reads
- * as a total it is not.
+ * selection), in the company currency as every report, but saying how many
+ * calls of the sum have no known cost: a sum that silently counts them as 0
+ * reads as a total it is not.
  */
 function withUnknownCosts(renderer, aggregates) {
     const list = renderer.props.list;
@@ -23,27 +24,31 @@ function withUnknownCosts(renderer, aggregates) {
     }
     const records = list.selection.length ? list.selection : list.records;
     const unknown = records.filter((record) => costUnknown(record.data)).length;
-    if (!aggregates.cost && !unknown) {
+    if (!aggregates.cost_company && !unknown) {
         return aggregates; // nothing to sum, nothing unknown
     }
-    const currencyIds = new Set(records.map((record) => currencyIdOf(record, "currency_id")));
+    const currencyIds = new Set(records.map((record) => currencyIdOf(record, "company_currency_id")));
     currencyIds.delete(undefined);
     if (currencyIds.size > 1) {
-        aggregates.cost = { help: _t("Costs in different currencies are not summed"), value: "—" };
+        aggregates.cost_company = { help: _t("Costs in different currencies are not summed"), value: "—" };
         return aggregates;
     }
     const [currencyId] = currencyIds;
-    const total = records.reduce((sum, record) => sum + (record.data.cost || 0), 0);
-    let value = formatAiCost(total, currencyId ? getCurrency(currencyId) : null);
+    const currency = getCurrency(currencyId || session.ai_usage_currency_id);
+    const known = records.filter((record) => !costUnknown(record.data));
+    const total = known.reduce((sum, record) => sum + (record.data.cost_company || 0), 0);
+    let value = formatAiCost(total, currency);
     let help = _t("Sum of the %s calls shown", records.length);
     if (unknown) {
-        value = _t("%(total)s + %(count)s unknown", { total: value, count: unknown });
+        // "+ 2 unknown" kept on one line when the cell wraps
+        const more = _t("+ %s unknown", unknown).replaceAll(" ", "\u00a0");
+        value = known.length ? `${value} ${more}` : _t("%s unknown", unknown);
         help = _t("Sum of the %(shown)s calls shown; %(count)s of them have no known cost and are not in it", {
             shown: records.length,
             count: unknown,
         });
     }
-    aggregates.cost = { help, value };
+    aggregates.cost_company = { help, value };
     return aggregates;
 }
 

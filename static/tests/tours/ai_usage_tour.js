@@ -17,6 +17,14 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
     steps: () => [
         ...openTheApp,
         {
+            content: "The dashboard is titled as its menu",
+            trigger: ".o_control_panel .o_breadcrumb:contains('Dashboard')",
+        },
+        {
+            content: "A database with services is not asked to create one",
+            trigger: ".o_ai_usage_dashboard:not(:has(.o_ai_usage_no_service))",
+        },
+        {
             content: "The dashboard shows this month's calls",
             trigger: ".o_ai_usage_dashboard [data-period='month'] .o_ai_usage_calls",
         },
@@ -229,6 +237,30 @@ registry.category("web_tour.tours").add("ai_usage_log_employee_tour", {
         {
             content: "None of another user's calls",
             trigger: ".o_list_view:not(:has(.o_data_row:contains('Mitchell Admin')))",
+        },
+    ],
+});
+
+// A new database: the dashboard says where to start, and the button starts it.
+registry.category("web_tour.tours").add("ai_usage_log_first_service_tour", {
+    steps: () => [
+        ...openTheApp,
+        {
+            content: "No service yet: the dashboard says so",
+            trigger: ".o_ai_usage_no_service:contains('No AI service is set up yet')",
+        },
+        {
+            content: "Create the first service",
+            trigger: ".o_ai_usage_first_service",
+            run: "click",
+        },
+        {
+            content: "A new service's form, its provider proposed",
+            trigger: ".o_form_view .o_field_widget[name='provider']",
+        },
+        {
+            content: "...where the key goes",
+            trigger: ".o_form_view .o_field_widget[name='api_key'] input",
         },
     ],
 });
