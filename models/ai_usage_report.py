@@ -88,17 +88,26 @@ class AiUsageReport(models.AbstractModel):
             log_filters.append(
                 SQL("request_time < %s", fields.Datetime.to_datetime(end))
             )
+        # a test connection is a call, not production traffic: it counts in
+        # the requests, not in the error rate (as everywhere else)
         source = self.env["ai.usage.log.daily"]._union(
             SQL(
                 "day, calls, failed, input_tokens, cached_input_tokens, output_tokens,"
-                " reasoning_tokens, total_tokens, cost_company"
+                " reasoning_tokens, total_tokens, cost_company,"
+                " CASE WHEN request_type = 'test_connection' THEN 0 ELSE calls END"
+                " AS rated,"
+                " CASE WHEN request_type = 'test_connection' THEN 0 ELSE failed END"
+                " AS rated_failed"
             ),
             SQL(
                 "request_time::date, 1, (status = 'failed')::int,"
                 " COALESCE(input_tokens, 0),"
                 " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
                 " COALESCE(reasoning_tokens, 0), COALESCE(total_tokens, 0),"
-                " COALESCE(cost_company, 0)"
+                " COALESCE(cost_company, 0),"
+                " (request_type IS DISTINCT FROM 'test_connection')::int,"
+                " (status = 'failed'"
+                " AND request_type IS DISTINCT FROM 'test_connection')::int"
             ),
             SQL(" AND ").join(summary_filters),
             SQL(" AND ").join(log_filters),
@@ -106,9 +115,10 @@ class AiUsageReport(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT date_trunc(%s, day)::date, sum(calls), sum(failed),
+                SELECT date_trunc(%s, day)::date, sum(calls),
                        sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                       sum(reasoning_tokens), sum(total_tokens), sum(cost_company)
+                       sum(reasoning_tokens), sum(total_tokens), sum(cost_company),
+                       sum(rated), sum(rated_failed)
                   FROM %s AS source
               GROUP BY 1
               ORDER BY 1
@@ -132,18 +142,19 @@ class AiUsageReport(models.AbstractModel):
                 "total_tokens": int(total),
                 "cost": round(float(cost), 8),
                 "currency": currency,
-                "error_rate": round(failed * 100 / calls, 2) if calls else 0.0,
+                "error_rate": round(failed * 100 / rated, 2) if rated else 0.0,
             }
             for (
                 period,
                 calls,
-                failed,
                 input_tokens,
                 cached,
                 output,
                 reasoning,
                 total,
                 cost,
+                rated,
+                failed,
             ) in rows
         ]
 

@@ -176,3 +176,27 @@ class TestDailySummary(AiUsageCase):
             ),
             before,
         )
+
+    def test_test_connections_are_calls_but_not_in_the_error_rate(self):
+        now = fields.Datetime.now()
+        for days in (12, 0):  # a closed day (summed) and today (read from the logs)
+            self.env["ai.usage.log"].create(
+                {
+                    "service_id": self.service.id,
+                    "status": "failed",
+                    "request_type": "test_connection",
+                    "error_code": "connection_error",
+                    "request_time": now - timedelta(days=days),
+                }
+            )
+        self.daily._refresh()
+        usage = {
+            row["period"]: row
+            for row in self.env["ai.usage.report"].get_usage_summary(
+                "day", service_id=self.service.id
+            )
+        }
+        closed = usage[(now - timedelta(days=12)).date().isoformat()]
+        today = usage[now.date().isoformat()]
+        self.assertEqual((closed["requests"], closed["error_rate"]), (3, 50.0))
+        self.assertEqual((today["requests"], today["error_rate"]), (2, 0.0))
