@@ -18,7 +18,7 @@ from odoo.tools import mute_logger
 from .test_cost import PricedCase, usage
 
 try:
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, example, given, settings
     from hypothesis import strategies as st
 except ImportError:  # a test dependency (scripts/requirements-test.txt)
     given = None
@@ -100,6 +100,25 @@ def same_calls(row):
     )
 
 
+def prefix_row(name, **values):
+    """A shared "starts with" row of OpenAI's catalogue from 2020."""
+    return dict(
+        {
+            "model_name": name,
+            "match_type": "prefix",
+            "price_tier": "standard",
+            "owner": "shared",
+            "provider": "openai",
+            "date_from": date(2020, 1, 1),
+            "min_input_tokens": 0,
+            "input_price": 1.0,
+            "active": True,
+            "euro": False,
+        },
+        **values,
+    )
+
+
 if given is not None:
     ROW = st.fixed_dictionaries(
         {
@@ -158,6 +177,22 @@ class TestPriceRules(PricedCase):
         @given(
             rows=st.lists(ROW, min_size=2, max_size=10),
             calls=st.lists(CALL, min_size=4, max_size=8),
+        )
+        # always tried: two prefixes of one name (the longest wins), under an
+        # undated row of a shorter name, and a service's own shorter prefix
+        @example(
+            rows=[
+                prefix_row("acme"),
+                prefix_row("acme-chat", input_price=3.0),
+                prefix_row("acme-chat-large", date_from=date(2099, 1, 1)),
+                prefix_row("acme", owner="mine", input_price=0.5),
+            ],
+            calls=[
+                ("acme-chat-large-2024-01-01", date(2025, 6, 10), None, False, 10),
+                ("acme-chat-large", date(2026, 11, 30), None, False, 10),
+                ("acme-chat", date(2026, 11, 30), None, False, 10),
+                ("acme", date(2026, 11, 30), None, False, 10),
+            ],
         )
         def test_every_call_is_priced_by_the_rules_or_flagged(self, rows, calls):
             with self.env.cr.savepoint() as savepoint:
