@@ -15,12 +15,19 @@ the rest of the code reads the same on both.
   ``user_ids``; server actions name their groups ``groups_id`` or
   ``group_ids``. The XML declares what both read the same, and
   ``set_up_groups`` (called from it) writes the rest.
+- Retries: Odoo replays a request after the PostgreSQL errors of
+  ``PG_CONCURRENCY_EXCEPTIONS_TO_RETRY``; 19.0 also after its
+  ``ConcurrencyError`` (``RETRIED_ERRORS``).
+- Tests: new cursors wrap a test class's cursor through
+  ``registry_enter_test_mode_cls`` on 19.0, ``registry.enter_test_mode`` on
+  18.0 (``enter_registry_test_mode``).
 - RPC: an ``@api.model`` (or ``model_create_multi``) method is marked
   ``_api = 'model'`` (``'model_create'``) on 18.0 and ``_api_model`` on 19.0
   (``is_model_method``), which decides whether call_kw passes record ids.
 """
 
-from odoo import models
+from odoo import exceptions, models
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 try:  # 19.0
@@ -30,6 +37,10 @@ except ImportError:  # 18.0
     from odoo.osv import expression
 
 ODOO_19 = hasattr(models, "Constraint")
+# what Odoo's retrying() rolls back and replays a request after
+RETRIED_ERRORS = PG_CONCURRENCY_EXCEPTIONS_TO_RETRY + (
+    (exceptions.ConcurrencyError,) if hasattr(exceptions, "ConcurrencyError") else ()
+)
 
 if ODOO_19:
     Constraint = models.Constraint
@@ -155,3 +166,12 @@ def is_model_method(method):
         "model",
         "model_create",
     )
+
+
+def enter_registry_test_mode(case_class):
+    """New cursors wrap the test class's cursor until the class ends."""
+    if hasattr(case_class, "registry_enter_test_mode_cls"):
+        case_class.registry_enter_test_mode_cls()
+    else:
+        case_class.registry.enter_test_mode(case_class.cr)
+        case_class.addClassCleanup(case_class.registry.leave_test_mode)

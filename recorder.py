@@ -5,12 +5,14 @@ happened; what a log records for it is decided here, once."""
 
 import json
 import logging
+import sys
 
 import requests
 
 from odoo import fields
 from odoo.exceptions import MissingError, UserError
 
+from .compat import RETRIED_ERRORS
 from .exceptions import AiCallError, AiCallRefused
 from .tools import providers, token_estimate
 from .tools.http_client import (
@@ -19,14 +21,7 @@ from .tools.http_client import (
     error_response_failure,
     exception_message,
 )
-from .tools.openai_usage import (
-    UsageError,
-    extract_usage,
-    redact_secrets,
-    request_fingerprint,
-    speech_payload,
-    to_payload,
-)
+from .tools.redaction import redact_secrets
 from .tools.streams import (
     ABANDONED,
     DONE,
@@ -35,6 +30,13 @@ from .tools.streams import (
     SseParser,
     StreamEventError,
     StreamWatcher,
+)
+from .tools.usage import (
+    UsageError,
+    extract_usage,
+    request_fingerprint,
+    speech_payload,
+    to_payload,
 )
 
 _logger = logging.getLogger(__name__)
@@ -51,9 +53,11 @@ def valid_usage(payload):
 class ReplayGuard:
     """Successful answers of the current transaction of one cursor.
 
-    When a transaction is rolled back and replayed (Odoo retries a request
-    after a serialization failure), the n-th identical call of the replay
-    gets the n-th answer of the first attempt instead of paying again.
+    When Odoo rolls a transaction back to replay it (its retry of a request
+    after a serialization failure, a deadlock or a lock not available), the
+    n-th identical call of the replay gets the n-th answer of the first
+    attempt instead of paying again. Any other rollback (a caller's own,
+    before trying again on purpose) forgets them: the next call is sent.
     A commit ends the transaction and forgets everything."""
 
     def __init__(self, cr):
@@ -78,6 +82,9 @@ class ReplayGuard:
         self.cr._ai_usage_replay_guard = None
 
     def _new_attempt(self):
+        # Odoo's retry rolls back while handling the error it retries on
+        if not isinstance(sys.exc_info()[1], RETRIED_ERRORS):
+            self.answers.clear()
         self.seen.clear()
         self.hooked = False
 

@@ -6,11 +6,12 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from ..actions import notification
 from ..compat import Constraint, UniqueIndex, table_constraints
 from ..rights import check_ai_admin
 from ..tools import price_catalogue
 from ..tools.figures import format_count
-from ..tools.openai_usage import PriceMissing, compute_cost
+from ..tools.pricing import PriceMissing, compute_cost
 
 _logger = logging.getLogger(__name__)
 PRICE_TIERS = [
@@ -472,7 +473,7 @@ class AiModelPrice(models.Model):
         )
         version = price_catalogue.version()
         if not version:
-            return _notification(
+            return notification(
                 self.env._("Prices not updated"),
                 self.env._(
                     "The price catalogue is not installed on the server: install "
@@ -480,17 +481,17 @@ class AiModelPrice(models.Model):
                     "working)."
                 ),
                 "warning",
+                sticky=True,
             )
         added = self.sudo()._add_rows_of_providers_in_use()
         if not added:
-            return _notification(
+            return notification(
                 self.env._("Prices up to date"),
                 self.env._(
                     "Your price list already has every price of genai-prices %s.",
                     version,
                 ),
                 "info",
-                sticky=False,
             )
         shown = ", ".join(f"{p.model_name} ({p.date_from})" for p in added[:30])
         message = self.env._(
@@ -501,7 +502,9 @@ class AiModelPrice(models.Model):
             more=" ..." if len(added) > 30 else "",
         )
         # it lists what was added: it stays until read
-        return _notification(self.env._("Prices updated"), message, "success")
+        return notification(
+            self.env._("Prices updated"), message, "success", sticky=True
+        )
 
     @api.model
     def _cron_update_prices(self):
@@ -560,14 +563,6 @@ class AiModelPrice(models.Model):
             "currency_id": currency_id,
             "cost_company": cost_company,
         }
-
-
-def _notification(title, message, kind, sticky=True):
-    return {
-        "type": "ir.actions.client",
-        "tag": "display_notification",
-        "params": {"title": title, "message": message, "type": kind, "sticky": sticky},
-    }
 
 
 def pricing_tier(facts):

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..actions import logs_action, notification
 from ..compat import Constraint, set_up_groups, table_constraints
 from ..exceptions import AiCallError
 from ..rights import ADMIN_GROUP
@@ -301,26 +302,12 @@ class AiService(models.Model):
 
     def action_view_logs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ai_usage_log.action_ai_usage_log"
-        )
-        action["domain"] = [("service_id", "=", self.id)]
-        action["context"] = {"default_service_id": self.id}
+        context = {"default_service_id": self.id}
         if self.env.context.get("only_failed"):
-            action["context"]["search_default_filter_failed"] = 1
-        return action
+            context["search_default_filter_failed"] = 1
+        return logs_action(self.env, [("service_id", "=", self.id)], context=context)
 
     def _notify(self, title, message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": title,
-                "message": message,
-                "type": kind,
-                # not sticky: a second try must not stack a second message
-                "sticky": False,
-                # the form's counters count the test call
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        # not sticky: a second try must not stack a second message; the
+        # form's counters count the test call
+        return notification(title, message, kind, reload=True)

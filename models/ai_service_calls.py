@@ -14,9 +14,9 @@ from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..rights import check_ai_admin
 from ..tools import providers
 from ..tools.http_client import ApiClient, CallFailed, error_response_failure
-from ..tools.openai_usage import to_payload
 from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
 from ..tools.tracked_transport import make_transport_class
+from ..tools.usage import to_payload
 
 _logger = logging.getLogger(__name__)
 

@@ -163,15 +163,15 @@ class AiUsageAlert(models.Model):
                 if calls < min_calls or rate <= threshold:
                     continue
                 incidents.append(
-                    {
-                        "alert_type": "error_rate",
-                        "incident_key": f"error_rate:{service.id}:{window}:{stamp}",
-                        "name": self.env._(
+                    _incident(
+                        "error_rate",
+                        f"{service.id}:{window}:{stamp}",
+                        name=self.env._(
                             "%(service)s: %(rate).1f%% of calls failed",
                             service=service.name,
                             rate=rate,
                         ),
-                        "message": self.env._(
+                        message=self.env._(
                             "%(rate).1f%% of the %(calls)s calls of %(service)s "
                             "failed in the last %(window)s "
                             "(alert threshold: %(threshold)s%%).",
@@ -181,16 +181,14 @@ class AiUsageAlert(models.Model):
                             window=window,
                             threshold=threshold,
                         ),
-                        "company_id": service.company_id.id,
-                        "service_id": service.id,
-                        "log_domain": _jsonable(
-                            domain
-                            + [
-                                ("service_id", "=", service.id),
-                                ("status", "=", "failed"),
-                            ]
-                        ),
-                    }
+                        company=service.company_id,
+                        service=service,
+                        log_domain=domain
+                        + [
+                            ("service_id", "=", service.id),
+                            ("status", "=", "failed"),
+                        ],
+                    )
                 )
         return incidents
 
@@ -213,26 +211,26 @@ class AiUsageAlert(models.Model):
                 "%Y-%m-%d" if budget.period == "daily" else "%Y-%m"
             )
             incidents.append(
-                {
-                    "alert_type": "budget",
-                    "incident_key": f"budget:{budget.id}:{period}:{level}",
-                    "name": self.env._(
+                _incident(
+                    "budget",
+                    f"{budget.id}:{period}:{level}",
+                    name=self.env._(
                         "Budget %(budget)s at %(percent).0f%%",
                         budget=budget.name,
                         percent=percent,
                     ),
-                    "message": self.env._(
+                    message=self.env._(
                         "The budget %(budget)s has used %(percent).1f%% this period: "
                         "%(usage)s.",
                         budget=budget.name,
                         percent=percent,
                         usage=budget._usage_text(cost, tokens),
                     ),
-                    "company_id": budget.company_id.id,
-                    "service_id": budget.service_id.id,
-                    "budget_id": budget.id,
-                    "log_domain": _jsonable(budget._log_domain()),
-                }
+                    company=budget.company_id,
+                    service=budget.service_id,
+                    budget=budget,
+                    log_domain=budget._log_domain(),
+                )
             )
         return incidents
 
@@ -257,13 +255,13 @@ class AiUsageAlert(models.Model):
             if not average or (tokens or 0) <= factor * average:
                 continue
             incidents.append(
-                {
-                    "alert_type": "token_spike",
-                    "incident_key": f"token_spike:{company.id}:{today.date()}",
-                    "name": self.env._(
+                _incident(
+                    "token_spike",
+                    f"{company.id}:{today.date()}",
+                    name=self.env._(
                         "Token spike: %(tokens)s tokens today", tokens=tokens
                     ),
-                    "message": self.env._(
+                    message=self.env._(
                         "%(company)s used %(tokens)s tokens today, over %(factor)s "
                         "times the daily average "
                         "of the last 7 days (%(average).0f).",
@@ -272,11 +270,12 @@ class AiUsageAlert(models.Model):
                         factor=factor,
                         average=average,
                     ),
-                    "company_id": company.id,
-                    "log_domain": _jsonable(
-                        [("request_time", ">=", today), ("company_id", "=", company.id)]
-                    ),
-                }
+                    company=company,
+                    log_domain=[
+                        ("request_time", ">=", today),
+                        ("company_id", "=", company.id),
+                    ],
+                )
             )
         return incidents
 
@@ -296,23 +295,23 @@ class AiUsageAlert(models.Model):
             ._read_group(domain, ["service_id"], ["__count"])
         ):
             incidents.append(
-                {
-                    "alert_type": "key_failure",
-                    "incident_key": f"key_failure:{service.id}:{hour}",
-                    "name": self.env._(
+                _incident(
+                    "key_failure",
+                    f"{service.id}:{hour}",
+                    name=self.env._(
                         "%(service)s: the API key was refused", service=service.name
                     ),
-                    "message": self.env._(
+                    message=self.env._(
                         "%(provider)s refused the key of %(service)s %(calls)s "
                         "time(s) in the last hour: check the key on the service.",
                         provider=providers.get(service.provider).label,
                         service=service.name,
                         calls=calls,
                     ),
-                    "company_id": service.company_id.id,
-                    "service_id": service.id,
-                    "log_domain": _jsonable(domain + [("service_id", "=", service.id)]),
-                }
+                    company=service.company_id,
+                    service=service,
+                    log_domain=domain + [("service_id", "=", service.id)],
+                )
             )
         return incidents
 
@@ -330,27 +329,25 @@ class AiUsageAlert(models.Model):
             domain, ["company_id", "model"], ["__count"]
         ):
             incidents.append(
-                {
-                    "alert_type": "price_missing",
+                _incident(
+                    "price_missing",
                     # once a day: a price still missing tomorrow is told again
-                    "incident_key": f"price_missing:{company.id}:{model}:{now.date()}",
-                    "name": self.env._("No price for model %s", model),
-                    "message": self.env._(
+                    f"{company.id}:{model}:{now.date()}",
+                    name=self.env._("No price for model %s", model),
+                    message=self.env._(
                         "%(calls)s call(s) to %(model)s have no price: their cost is "
                         "unknown. Add a price under AI Usage > Configuration > Prices, "
                         "then select the logs and run Recompute Cost.",
                         calls=calls,
                         model=model,
                     ),
-                    "company_id": company.id,
-                    "log_domain": _jsonable(
-                        [
-                            ("price_missing", "=", True),
-                            ("model", "=", model),
-                            ("company_id", "=", company.id),
-                        ]
-                    ),
-                }
+                    company=company,
+                    log_domain=[
+                        ("price_missing", "=", True),
+                        ("model", "=", model),
+                        ("company_id", "=", company.id),
+                    ],
+                )
             )
         return incidents
 
@@ -377,17 +374,17 @@ class AiUsageAlert(models.Model):
         for row in rows:
             service = row.service_id
             incidents.append(
-                {
-                    "alert_type": "reconciliation",
-                    "incident_key": f"reconciliation:{service.id}:{row.day}",
-                    "name": self.env._(
+                _incident(
+                    "reconciliation",
+                    f"{service.id}:{row.day}",
+                    name=self.env._(
                         "%(service)s: OpenAI's bill and the logs differ by "
                         "%(drift)s%% on %(day)s",
                         service=service.name,
                         drift=row.drift_percent,
                         day=row.day,
                     ),
-                    "message": self.env._(
+                    message=self.env._(
                         "On %(day)s OpenAI's Costs API says %(billed)s, the logs "
                         "of %(service)s %(logged)s (drift %(drift)s%%, threshold "
                         "%(threshold)s%%): calls made outside Odoo with the same "
@@ -399,18 +396,31 @@ class AiUsageAlert(models.Model):
                         drift=row.drift_percent,
                         threshold=threshold,
                     ),
-                    "company_id": service.company_id.id,
-                    "service_id": service.id,
-                    "log_domain": _jsonable(
-                        [
-                            ("service_id", "=", service.id),
-                            ("request_time", ">=", str(row.day)),
-                            ("request_time", "<", str(row.day + timedelta(days=1))),
-                        ]
-                    ),
-                }
+                    company=service.company_id,
+                    service=service,
+                    log_domain=[
+                        ("service_id", "=", service.id),
+                        ("request_time", ">=", str(row.day)),
+                        ("request_time", "<", str(row.day + timedelta(days=1))),
+                    ],
+                )
             )
         return incidents
+
+
+def _incident(kind, key, name, message, log_domain, company, service=None, budget=None):
+    """An incident to tell: its kind, what tells it once (``key``, after
+    the kind), its title and message, whose it is and the logs behind it."""
+    return {
+        "alert_type": kind,
+        "incident_key": f"{kind}:{key}",
+        "name": name,
+        "message": message,
+        "company_id": company.id,
+        "service_id": service.id if service else False,
+        "budget_id": budget.id if budget else False,
+        "log_domain": _jsonable(log_domain),
+    }
 
 
 def _jsonable(domain):

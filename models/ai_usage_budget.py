@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
+from ..actions import logs_action
 from ..compat import Constraint, table_constraints
 from ..tools import figures
 
@@ -299,8 +300,4 @@ class AiUsageBudget(models.Model):
 
     def action_view_logs(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "ai_usage_log.action_ai_usage_log"
-        )
-        action.update(domain=self._log_domain(), context={}, name=self.name)
-        return action
+        return logs_action(self.env, self._log_domain(), name=self.name)

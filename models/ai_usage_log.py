@@ -7,9 +7,7 @@ from odoo.exceptions import UserError
 
 from ..compat import Constraint, table_constraints
 from ..tools import providers
-from ..tools.openai_usage import (
-    USAGE_FIELDS,
-)
+from ..tools.usage import USAGE_FIELDS
 from .ai_model_price import PRICE_TIERS
 
 _logger = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 from odoo import fields, models
 
+from ..actions import notification
 from ..rights import check_ai_admin
-from ..tools.openai_usage import USAGE_FIELDS
+from ..tools.usage import USAGE_FIELDS
 
 
 class AiUsageLog(models.Model):
@@ -52,18 +53,13 @@ class AiUsageLog(models.Model):
             parts.append(
                 self.env._("without a usage to price: %(count)s", count=without_usage)
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Recompute Cost"),
-                "message": "; ".join(parts) + ".",
-                "type": "warning" if unpriced else "success",
-                "sticky": bool(unpriced),
-                # the form or list shows the new costs
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(
+            self.env._("Recompute Cost"),
+            "; ".join(parts) + ".",
+            "warning" if unpriced else "success",
+            sticky=bool(unpriced),
+            reload=True,  # the form or list shows the new costs
+        )
 
     def action_recompute_model_cost(self):
         """Recompute Cost of every call of this log's model still without a

@@ -9,12 +9,12 @@ from odoo.tools import SQL
 
 from ..exceptions import AiCallRefused
 from ..tools import otel
-from ..tools.openai_usage import (
+from ..tools.redaction import redact_secrets
+from ..tools.usage import (
     UsageError,
     checked_usage,
     extract_response_info,
     extract_usage,
-    redact_secrets,
     to_payload,
 )
 from .ai_usage_log import UNKNOWN_ATTRIBUTION, error_rate_of

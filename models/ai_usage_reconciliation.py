@@ -8,7 +8,7 @@ from odoo.tools import SQL
 from ..rights import check_ai_admin
 from ..tools import openai_billing
 from ..tools.http_client import CallFailed
-from ..tools.openai_usage import redact_secrets
+from ..tools.redaction import redact_secrets
 
 _logger = logging.getLogger(__name__)
 RECONCILE_DAYS = 7  # OpenAI's figures of the last days still move

@@ -3,6 +3,7 @@ import secrets
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from ..actions import notification
 from ..tools import price_catalogue
 
 METRICS_TOKEN_PARAM = "ai_usage_log.metrics_token"
@@ -136,21 +137,17 @@ class ResConfigSettings(models.TransientModel):
         self._check_system()
         token = secrets.token_urlsafe(32)
         self.env["ir.config_parameter"].sudo().set_param(METRICS_TOKEN_PARAM, token)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("New metrics token"),
-                "message": self.env._(
-                    "Copy it now, it is not shown again: %s (scrapers send "
-                    "'Authorization: Bearer <token>' to /ai_usage/metrics).",
-                    token,
-                ),
-                "type": "warning",
-                "sticky": True,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(
+            self.env._("New metrics token"),
+            self.env._(
+                "Copy it now, it is not shown again: %s (scrapers send "
+                "'Authorization: Bearer <token>' to /ai_usage/metrics).",
+                token,
+            ),
+            "warning",
+            sticky=True,
+            reload=True,
+        )
 
     def action_ai_usage_revoke_metrics_token(self):
         """No token: no metrics endpoint."""

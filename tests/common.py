@@ -11,6 +11,7 @@ from odoo.tests import BaseCase, HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import _super_send, get_db_name
 from odoo.tools import mute_logger
 
+from ..compat import enter_registry_test_mode
 from .fake_openai import FakeOpenAI
 from .fake_providers import PROVIDER_ROUTES
 
@@ -28,16 +29,6 @@ def fake_openai():
         if _fake_openai is None:
             _fake_openai = FakeOpenAI(routes=PROVIDER_ROUTES)
     return _fake_openai
-
-
-def enter_registry_test_mode(case_class):
-    """New cursors wrap the test's cursor until the class ends (the way of
-    Odoo 19.0, else of 18.0)."""
-    if hasattr(case_class, "registry_enter_test_mode_cls"):
-        case_class.registry_enter_test_mode_cls()
-    else:
-        case_class.registry.enter_test_mode(case_class.cr)
-        case_class.addClassCleanup(case_class.registry.leave_test_mode)
 
 
 def fast_retries():

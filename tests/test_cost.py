@@ -3,7 +3,7 @@ from datetime import date, datetime
 from odoo import fields
 from odoo.tests import tagged
 
-from ..tools.openai_usage import compute_cost
+from ..tools.pricing import compute_cost
 from .common import AiUsageCase
 from .fake_openai import Reply, chat_completion, chat_usage
 

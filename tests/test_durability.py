@@ -174,6 +174,17 @@ class TestDurability(CommittedCase):
         )
         self.assertEqual(self.count_logs(message_id="replay-sdk"), 2)
 
+    def test_a_callers_own_rollback_sends_the_call_again(self):
+        # a caller that rolls back and tries again on purpose is not a replay
+        with self.registry.cursor() as cr:
+            env = self.env_for(cr)
+            first = self.call(env, message_id="again")
+            cr.rollback()
+            second = self.call(env, message_id="again")
+        self.assertNotEqual(first["id"], second["id"], "a new answer")
+        self.assertEqual(len(self.fake.received()), 2)
+        self.assertEqual(self.count_logs(message_id="again"), 2)
+
     def test_identical_calls_in_one_transaction_are_all_sent(self):
         with self.registry.cursor() as cr:
             env = self.env_for(cr)

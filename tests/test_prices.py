@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..tools import price_catalogue
-from ..tools.openai_usage import checked_usage
+from ..tools.usage import checked_usage
 from .fake_openai import (
     REPLY_TEXT,
     SPEECH_AUDIO,

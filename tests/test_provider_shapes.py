@@ -3,13 +3,10 @@
 from odoo.tests import BaseCase, tagged
 
 from ..tools import providers
-from ..tools.openai_usage import (
-    UsageError,
-    extract_error,
-    extract_usage,
-    redact_secrets,
-)
+from ..tools.http_client import extract_error
 from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
+from ..tools.redaction import redact_secrets
+from ..tools.usage import UsageError, extract_usage
 
 
 @tagged("post_install", "-at_install")

@@ -2,14 +2,13 @@ from email.utils import formatdate
 
 from odoo.tests import BaseCase, tagged
 
-from ..tools.openai_usage import (
+from ..tools.http_client import extract_error, parse_retry_after
+from ..tools.redaction import redact_secrets
+from ..tools.usage import (
     TOKEN_FIELDS,
     UsageError,
-    extract_error,
     extract_response_info,
     extract_usage,
-    parse_retry_after,
-    redact_secrets,
     speech_payload,
 )
 from .fake_openai import chat_completion, chat_usage, response_object, responses_usage

@@ -7,7 +7,7 @@ No Odoo in here."""
 import json
 from dataclasses import dataclass
 
-from .openai_usage import extract_error
+from .http_client import extract_error
 
 
 class BatchOutputError(ValueError):

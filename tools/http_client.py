@@ -5,6 +5,7 @@ classification.
 Plain Python (no Odoo): the HTTP session, the sleep and the clock are
 injected, so every rule here is unit-tested without a database or a server."""
 
+import email.utils
 import json
 import random
 import re
@@ -13,7 +14,6 @@ import time
 import requests
 
 from . import providers
-from .openai_usage import backoff_delay, extract_error, parse_retry_after
 
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
@@ -21,6 +21,53 @@ RETRY_BACKOFF_CAP = 8.0
 # accept (a full backlog, a black-holed address) must not take the whole
 # timeout, or no retry could ever happen.
 CONNECT_TIMEOUT_CAP = 5.0
+
+
+def extract_error(payload, http_status=None):
+    """Return (error_code, message) from an error body: OpenAI's
+    (``code`` or ``type``), Anthropic's (``type``) or Google's (its
+    ``status``, such as RESOURCE_EXHAUSTED, rather than the HTTP code it
+    repeats; a stream's errors come as a one-item list)."""
+    if isinstance(payload, list) and len(payload) == 1:
+        payload = payload[0]
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code")
+        if not isinstance(code, str):
+            code = error.get("status") or error.get("type") or code
+        message = error.get("message") or ""
+    elif isinstance(error, str):
+        code, message = None, error
+    else:
+        code, message = None, ""
+    if not code:
+        code = f"http_{http_status}" if http_status else "api_error"
+    return str(code), str(message)
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP
+    date), or None when it is absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff_delay(retry_number, base, cap, retry_after=None, rng=random):
+    """Exponential backoff with full jitter; ``Retry-After`` wins when given."""
+    if retry_after is not None:
+        return retry_after
+    return rng.uniform(0, min(cap, base * (2**retry_number)))
 
 
 class CallFailed(Exception):

@@ -1,7 +1,7 @@
 """What differs between AI providers when a request is sent: its address,
 its authentication, the answers worth retrying, where the model is named.
 The answers themselves (usage, errors, streams) are read by their shape in
-openai_usage and streams, whichever provider sent them. No Odoo in here.
+usage, http_client and streams, whichever provider sent them. No Odoo in here.
 
 A request is sent in one of two dialects: ``openai``, the OpenAI request
 shape (that every provider here but Anthropic also serves), or ``native``,

@@ -20,7 +20,7 @@ Whatever usage the stream reported is kept in every case."""
 import json
 import time
 
-from .openai_usage import gemini_finish_reason, gemini_text_length
+from .usage import gemini_finish_reason, gemini_text_length
 
 DONE = "[DONE]"
 ANTHROPIC_EVENTS = frozenset(

@@ -6,6 +6,7 @@ import { registry } from "@web/core/registry";
 import { formatFloat } from "@web/core/utils/numbers";
 import { session } from "@web/session";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
+import { many2oneId } from "../compat";
 
 /**
  * A cost as people read it: 2 decimals from one unit up, else about 4
@@ -53,10 +54,9 @@ function withSymbol(text, currency) {
         : `${currency.symbol}\u00a0${text}`;
 }
 
-/** The id of a record's currency field (18.0 reads [id, name], 19.0 {id}), or undefined. */
+/** The id of a record's currency field, or undefined. */
 export function currencyIdOf(record, currencyField) {
-    const value = currencyField && record.data[currencyField];
-    return Array.isArray(value) ? value[0] : value?.id;
+    return currencyField ? many2oneId(record.data[currencyField]) : undefined;
 }
 
 /** The currency (symbol, position) of a record's currency field, or null. */

@@ -4,6 +4,7 @@ import { registry } from "@web/core/registry";
 import { ListRenderer } from "@web/views/list/list_renderer";
 import { listView } from "@web/views/list/list_view";
 import { session } from "@web/session";
+import { adjustListAggregates } from "../compat";
 import { currencyIdOf, formatAiCost } from "../cost/ai_cost_field";
 
 /** Whether a log's cost is unknown: no price, or a successful call without usage. */
@@ -53,12 +54,7 @@ function withUnknownCosts(renderer, aggregates) {
 }
 
 export class AiUsageLogListRenderer extends ListRenderer {
-    // Odoo 19.0 computes the aggregates once per render
-    computeAggregates() {
-        return withUnknownCosts(this, super.computeAggregates());
-    }
-
-    // Odoo 18.0 names an empty text group "false" (no service tier, no error code)
+    // an empty text group (no service tier, no error code): 18.0 names it "false"
     getGroupDisplayName(group) {
         if (group.groupByField.type === "char" && !group.value) {
             return _t("None");
@@ -66,16 +62,7 @@ export class AiUsageLogListRenderer extends ListRenderer {
         return super.getGroupDisplayName(group);
     }
 }
-
-// Odoo 18.0 reads them through a getter
-const aggregatesGetter = Object.getOwnPropertyDescriptor(ListRenderer.prototype, "aggregates")?.get;
-if (aggregatesGetter) {
-    Object.defineProperty(AiUsageLogListRenderer.prototype, "aggregates", {
-        get() {
-            return withUnknownCosts(this, aggregatesGetter.call(this));
-        },
-    });
-}
+adjustListAggregates(AiUsageLogListRenderer, withUnknownCosts);
 
 registry.category("views").add("ai_usage_log_list", {
     ...listView,

@@ -1,29 +1,15 @@
-"""Plain-Python helpers for reading AI responses: usage, response facts,
-error details, retry timing and secret redaction. Each is read by its shape:
-OpenAI's (also Azure's and every OpenAI-compatible server's), Anthropic's
-Messages API and Google's Gemini API, as JSON or as their SDKs' objects.
-No ORM in here."""
+"""Reading what an AI response reports: its usage (every kind of token,
+seconds, characters) and its facts (id, model, finish reason, service
+tier...), by its shape: OpenAI's (also Azure's and every OpenAI-compatible
+server's), Anthropic's Messages API and Google's Gemini API, as JSON or as
+their SDKs' objects. No Odoo in here."""
 
-import email.utils
 import hashlib
 import json
-import random
 import re
-import time
 
 # A token count above this is not a real call: a broken proxy or a bad parse.
 MAX_PLAUSIBLE_TOKENS = 100_000_000
-
-# OpenAI and Anthropic (sk-ant-...) keys, Google API keys (AIza...)
-SECRET_PATTERN = re.compile(r"\b(?:(?:sk|rk|sess)-[A-Za-z0-9_\-]{8,}|AIza[\w\-]{20,})")
-BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.=]{8,}")
-# a key in a header or a query string (Azure's api-key, Anthropic's
-# x-api-key, Gemini's x-goog-api-key or ?key=), whatever its format
-KEY_FIELD_PATTERN = re.compile(
-    r"(?i)((?:x-goog-api-key|x-api-key|api-key|api_key)[\"']?\s*[:=]\s*[\"']?"
-    r"|[?&]key=)[^\s\"'&,]{6,}"
-)
-REDACTED = "[redacted]"
 
 # Every kind of usage a response can report. Cached, cache-write, audio and
 # image input tokens are parts of input_tokens; reasoning, audio and image
@@ -56,20 +42,6 @@ IMAGE_EVENTS = frozenset({"image_generation.completed", "image_edit.completed"})
 
 class UsageError(ValueError):
     """The usage block of a response cannot be trusted."""
-
-
-def redact_secrets(text, secrets=()):
-    """Remove API keys from ``text``: the given secrets verbatim, then
-    anything shaped like an OpenAI key or a bearer token."""
-    if text is None:
-        return text
-    text = str(text)
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    text = SECRET_PATTERN.sub(REDACTED, text)
-    text = KEY_FIELD_PATTERN.sub(r"\1" + REDACTED, text)
-    return BEARER_PATTERN.sub(r"\1" + REDACTED, text)
 
 
 def to_payload(result):
@@ -407,121 +379,7 @@ def extract_response_info(payload):
     }
 
 
-def extract_error(payload, http_status=None):
-    """Return (error_code, message) from an error body: OpenAI's
-    (``code`` or ``type``), Anthropic's (``type``) or Google's (its
-    ``status``, such as RESOURCE_EXHAUSTED, rather than the HTTP code it
-    repeats; a stream's errors come as a one-item list)."""
-    if isinstance(payload, list) and len(payload) == 1:
-        payload = payload[0]
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict):
-        code = error.get("code")
-        if not isinstance(code, str):
-            code = error.get("status") or error.get("type") or code
-        message = error.get("message") or ""
-    elif isinstance(error, str):
-        code, message = None, error
-    else:
-        code, message = None, ""
-    if not code:
-        code = f"http_{http_status}" if http_status else "api_error"
-    return str(code), str(message)
-
-
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP
-    date), or None when it is absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
-
-
-def backoff_delay(retry_number, base, cap, retry_after=None, rng=random):
-    """Exponential backoff with full jitter; ``Retry-After`` wins when given."""
-    if retry_after is not None:
-        return retry_after
-    return rng.uniform(0, min(cap, base * (2**retry_number)))
-
-
 def request_fingerprint(*parts):
     """A stable digest of a request, for replay detection."""
     raw = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class PriceMissing(ValueError):
-    """The usage holds a kind the price does not price (audio tokens on a
-    text price, seconds without a per-minute price...)."""
-
-
-def compute_cost(usage, prices):
-    """Cost of one call. ``prices`` holds per-1M-token prices of the
-    ai.model.price row (``input``, ``cached_input``, ``output`` ...),
-    ``audio_minute`` per minute and ``characters`` per 1M characters.
-
-    Each token is billed once, at the price of its kind: cached, cache-write,
-    audio and image input tokens are taken out of the input tokens;
-    reasoning, audio and image output tokens out of the output tokens. A
-    missing (zero) price of a discount or of a kind OpenAI bills like text
-    falls back: cached to uncached, cache writes and image input to input,
-    image output and reasoning to output. Audio, seconds, characters and
-    hour-long cache writes have no such equivalent: without their price,
-    raise PriceMissing."""
-
-    def count(name):
-        return usage.get(name) or 0
-
-    def price(name, fallback=None):
-        value = prices.get(name) or 0.0
-        if value or fallback is None:
-            return value
-        return fallback
-
-    def required(name, amount):
-        if amount and not prices.get(name):
-            raise PriceMissing(name)
-        return prices.get(name) or 0.0
-
-    audio_in, image_in = count("audio_input_tokens"), count("image_input_tokens")
-    cached_audio = count("cached_audio_input_tokens")
-    cached_image = count("cached_image_input_tokens")
-    cached_text = max(count("cached_input_tokens") - cached_audio - cached_image, 0)
-    cache_write = count("cache_write_tokens")
-    long_cache_write = count("cache_write_1h_tokens")
-    text_in = max(count("input_tokens") - audio_in - image_in, 0)
-    uncached_text = max(text_in - cached_text - cache_write, 0)
-    audio_out, image_out = count("audio_output_tokens"), count("image_output_tokens")
-    reasoning = count("reasoning_tokens")
-    text_out = max(count("output_tokens") - audio_out - image_out - reasoning, 0)
-
-    input_price, output_price = prices["input"], prices.get("output") or 0.0
-    audio_price = required("audio_input", audio_in)
-    image_price = price("image_input", input_price)
-    per_million = (
-        uncached_text * input_price
-        + cached_text * price("cached_input", input_price)
-        + (cache_write - long_cache_write) * price("cache_write", input_price)
-        + long_cache_write * required("cache_write_1h", long_cache_write)
-        + (audio_in - cached_audio) * audio_price
-        + cached_audio * price("cached_audio_input", audio_price)
-        + (image_in - cached_image) * image_price
-        + cached_image * price("cached_image_input", image_price)
-        + text_out * output_price
-        + reasoning * price("reasoning", output_price)
-        + audio_out * required("audio_output", audio_out)
-        + image_out * price("image_output", output_price)
-        + count("input_characters") * required("characters", count("input_characters"))
-    )
-    minutes = count("audio_seconds") / 60
-    return per_million / 1_000_000 + minutes * required("audio_minute", minutes)
