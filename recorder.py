@@ -14,6 +14,7 @@ from odoo.exceptions import MissingError, UserError
 
 from .compat import RETRIED_ERRORS
 from .exceptions import AiCallError, AiCallRefused
+from .models.ai_model_price import pricing_inputs
 from .tools import providers, token_estimate
 from .tools.http_client import (
     CallFailed,
@@ -156,14 +157,13 @@ class CallRecorder:
             ._cost_vals(
                 usage,
                 model,
-                {
-                    "request_time": fields.Datetime.now(),
-                    "service_id": service.id,
-                    "company_id": service.company_id.id,
-                    "company_currency_id": service.company_id.currency_id.id,
-                    "service_tier": (self.body or {}).get("service_tier"),
-                    "is_batch": self.log_values.get("is_batch"),
-                },
+                pricing_inputs(
+                    fields.Datetime.now(),
+                    service,
+                    service.company_id,
+                    (self.body or {}).get("service_tier"),
+                    self.log_values.get("is_batch"),
+                ),
             )
         )
         return {

@@ -1,6 +1,7 @@
 from . import ai_usage_cached_config
 from . import ai_usage_summed_calls
 from . import ai_model_price
+from . import ai_model_price_catalogue
 from . import ai_service
 from . import ai_service_calls
 from . import ai_service_helpers
@@ -8,6 +9,7 @@ from . import ai_usage_budget
 from . import ai_usage_alert
 from . import ai_usage_log
 from . import ai_usage_log_writer
+from . import ai_usage_log_batch
 from . import ai_usage_log_pricing
 from . import ai_usage_log_daily
 from . import ai_usage_log_total

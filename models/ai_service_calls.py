@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from ..caller_values import CALL_OPTIONS, check_caller_values
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..rights import check_ai_admin
 from ..tools import providers
@@ -24,13 +25,6 @@ _logger = logging.getLogger(__name__)
 BINARY_ENDPOINT = re.compile(r"^(audio/speech|files/[^/]+/content)$")
 ENDPOINT_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-\.:]+)*$")
 HTTP_METHODS = ("GET", "POST", "DELETE")
-# What the caller of a call may say about it; everything else is measured.
-CALL_OPTIONS = frozenset(
-    {
-        "request_type", "location_id", "message_id", "contact_id",
-        "conversation_id", "partner_id", "metadata", "custom_api_key",
-    }
-)  # fmt: skip
 
 
 class AiService(models.Model):
@@ -375,15 +369,7 @@ class AiService(models.Model):
         return endpoint, method, body
 
     def _check_call_options(self, options):
-        unknown = set(options) - CALL_OPTIONS
-        if unknown:
-            raise UserError(
-                self.env._(
-                    "Unknown call options %(unknown)s; a call takes: %(allowed)s.",
-                    unknown=", ".join(sorted(unknown)),
-                    allowed=", ".join(sorted(CALL_OPTIONS)),
-                )
-            )
+        check_caller_values(self.env, options, CALL_OPTIONS)
 
     def _log_values(self, **values):
         """Check what a caller gave for the log; raise UserError on bad input

@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 from ..compat import Constraint, table_constraints
 from ..tools import providers
 from ..tools.usage import USAGE_FIELDS
-from .ai_model_price import PRICE_TIERS
+from .ai_model_price import PRICE_TIERS, pricing_inputs
 
 _logger = logging.getLogger(__name__)
 
@@ -285,15 +285,16 @@ class AiUsageLog(models.Model):
 
     def _facts(self):
         self.ensure_one()
-        return {
-            "request_time": self.request_time,
-            "model": self.model,
-            "service_id": self.service_id.id,
-            "company_id": self.company_id.id,
-            "company_currency_id": self.company_id.currency_id.id,
-            "service_tier": self.service_tier,
-            "is_batch": self.is_batch,
-        }
+        return dict(
+            pricing_inputs(
+                self.request_time,
+                self.service_id,
+                self.company_id,
+                self.service_tier,
+                self.is_batch,
+            ),
+            model=self.model,
+        )
 
     @api.model
     def _check_request_type(self, request_type):

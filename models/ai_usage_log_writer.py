@@ -1,12 +1,13 @@
 import logging
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC
 
 from odoo import api, fields, models, sql_db
 from odoo.exceptions import MissingError, UserError
 from odoo.tools import SQL
 
+from ..caller_values import ATTRIBUTION_FIELDS, CALLER_FIELDS, check_caller_values
 from ..exceptions import AiCallRefused
 from ..tools import otel
 from ..tools.redaction import redact_secrets
@@ -19,22 +20,6 @@ from ..tools.usage import (
 )
 from .ai_usage_log import UNKNOWN_ATTRIBUTION, error_rate_of
 
-# Attribution that a caller did not give is recorded as UNKNOWN_ATTRIBUTION,
-# never dropped.
-ATTRIBUTION_FIELDS = ("location_id", "message_id", "contact_id", "conversation_id")
-# What a caller may say about a call it starts; all else is measured.
-CALLER_FIELDS = frozenset(
-    ATTRIBUTION_FIELDS
-    + (
-        "request_type",
-        "endpoint",
-        "model",
-        "partner_id",
-        "metadata",
-        "is_stream",
-        "is_batch",
-    )
-)
 # What the call machinery tells a log's end besides the answer itself.
 FINISH_FACTS = frozenset(
     {
@@ -218,16 +203,7 @@ class AiUsageLog(models.Model):
 
     @api.model
     def _prepare_log_vals(self, service, **values):
-        unknown = set(values) - CALLER_FIELDS
-        if unknown:
-            raise UserError(
-                self.env._(
-                    "A caller cannot set %(fields)s on a usage log; it may give: "
-                    "%(allowed)s.",
-                    fields=", ".join(sorted(unknown)),
-                    allowed=", ".join(sorted(CALLER_FIELDS)),
-                )
-            )
+        check_caller_values(self.env, values, CALLER_FIELDS)
         attribution = {}
         for name in ATTRIBUTION_FIELDS:
             value = values.pop(name, None)
@@ -514,73 +490,6 @@ class AiUsageLog(models.Model):
             logs._sql_update(log_id, vals)
 
         self._in_own_transaction(write)
-
-    @api.model
-    def _record_batch(self, service, batch, results, log_values):
-        """Log each request of a finished Batch API job (``batch``: the
-        Batch object as a dict; ``results``: its BatchResults), priced at
-        the batch rate of the day it was created, with its custom_id as
-        message id."""
-        logs = self.sudo()
-        started = datetime.fromtimestamp(batch["created_at"], UTC).replace(tzinfo=None)
-        ended = batch.get("completed_at") or batch.get("failed_at")
-        ended = (
-            datetime.fromtimestamp(ended, UTC).replace(tzinfo=None)
-            if ended
-            else fields.Datetime.now()
-        )
-        facts = {
-            "request_time": started,
-            "service_id": service.id,
-            "company_id": service.company_id.id,
-            "company_currency_id": service.company_id.currency_id.id,
-            "is_batch": True,
-        }
-        vals_list = []
-        for result in results:
-            vals = dict(
-                log_values,
-                service_id=service.id,
-                provider=service.provider,
-                company_id=service.company_id.id,
-                endpoint=batch.get("endpoint", "").removeprefix("/v1/"),
-                model=result.body.get("model") or batch.get("model") or False,
-                message_id=result.custom_id,
-                batch_id=batch["id"],
-                is_batch=True,
-                request_time=started,
-                response_time=ended,
-                duration_ms=int((ended - started).total_seconds() * 1000),
-                http_status=result.status_code or 0,
-            )
-            info = extract_response_info(result.body)
-            vals.update({k: v for k, v in info.items() if v})
-            if not result.succeeded:
-                vals.update(
-                    status="failed",
-                    error_code=result.error_code,
-                    error_message=redact_secrets(
-                        result.error_message, self._service_secrets(service.id)
-                    ),
-                    usage_state="missing",
-                )
-                vals_list.append(vals)
-                continue
-            try:
-                usage = extract_usage(result.body)
-            except UsageError as error:
-                usage = None
-                vals.update(error_code="usage_invalid", error_message=str(error))
-            model_name = vals.get("response_model") or vals["model"]
-            call_facts = dict(facts, service_tier=vals.get("service_tier"))
-            vals["status"] = "success"
-            vals.update(self._usage_vals(usage, model_name, call_facts))
-            vals_list.append(vals)
-        created = logs.create(vals_list)
-        unpriced = created.filtered(lambda log: log.price_missing)
-        if unpriced:
-            unpriced._clear_cost()
-        return created
 
     @api.model
     def _service_secrets(self, service_id):
