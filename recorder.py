@@ -102,6 +102,13 @@ class CallRecorder:
     records that a rate limit or a hard budget refused it, and raises
     AiCallRefused); ``succeed`` or ``fail`` finishes it.
 
+    As a context manager it owns the call: ``with recorder:`` opens it, and
+    whatever leaves the block unfinished finishes it: a CallFailed as failed
+    (raised again as the caller's AiCallError, keys redacted), any other
+    error or interruption as failed with what it says (raised again as it
+    is). A block that ends normally leaves the finish to its body, or to
+    the stream it returned.
+
     Finishing never raises: a call that OpenAI answered is not lost because
     its log could not be written (the server log then keeps its facts)."""
 
@@ -111,6 +118,19 @@ class CallRecorder:
         self.body = body
         self.custom_api_key = custom_api_key
         self.log = None
+        self.finished = False
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, kind, error, _traceback):
+        if error is None or self.finished:
+            return False
+        if isinstance(error, CallFailed):
+            self.fail(error)
+            raise self.error(error) from None
+        self.fail(failure_of(error))
+        return False
 
     @property
     def endpoint(self):
@@ -176,6 +196,7 @@ class CallRecorder:
     def succeed(self, result, **facts):
         """Finish the log from the answer (a dict, a requests.Response or an
         SDK object); ``facts``: log values the answer does not hold."""
+        self.finished = True
         try:
             self._finish(lambda log: log.update_success(result, **facts))
         except Exception as error:
@@ -191,6 +212,7 @@ class CallRecorder:
 
     def fail(self, failure, **facts):
         """Finish the log as failed (``failure``: a CallFailed)."""
+        self.finished = True
         message = redact_secrets(failure.message, self.secrets())
         facts.update(http_status=failure.http_status, retry_count=failure.retry_count)
         if failure.usage is not None:
@@ -255,6 +277,21 @@ class CallRecorder:
             http_status=getattr(failure, "http_status", None),
             log_id=self.log.id if self.log else None,
         )
+
+
+def failure_of(error):
+    """The CallFailed a log records for ``error``, any exception a call
+    raised (an SDK's, a bug's, an interruption): its code (or its type), its
+    message, its HTTP status when it carries one."""
+    status = getattr(error, "status_code", None) or getattr(
+        getattr(error, "response", None), "status_code", None
+    )
+    code = getattr(error, "code", None)
+    return CallFailed(
+        code if isinstance(code, str) and code else type(error).__name__,
+        str(error) or type(error).__name__,
+        http_status=status if isinstance(status, int) else None,
+    )
 
 
 def finish_stream(recorder, outcome, http_status, retry_count=0):

@@ -14,7 +14,7 @@ from ..caller_values import CALL_OPTIONS, check_caller_values
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..rights import check_ai_admin
 from ..tools import providers
-from ..tools.http_client import ApiClient, CallFailed, error_response_failure
+from ..tools.http_client import ApiClient, error_response_failure
 from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
 from ..tools.tracked_transport import make_transport_class
 from ..tools.usage import to_payload
@@ -108,23 +108,16 @@ class AiService(models.Model):
                 endpoint,
             )
             return guard.answers[replay_key]
-        recorder.open()
-        try:
+        with recorder:
             payload, status, retry_count = self._api_client(
                 custom_api_key, dialect
             ).request_json(method, endpoint, body)
-        except CallFailed as failure:
-            recorder.fail(failure)
-            raise recorder.error(failure) from None
-        except Exception as error:
-            recorder.fail(CallFailed("unexpected_error", repr(error)))
-            raise
-        recorder.succeed(
-            payload,
-            http_status=status,
-            retry_count=retry_count,
-            expect_usage=method == "POST",
-        )
+            recorder.succeed(
+                payload,
+                http_status=status,
+                retry_count=retry_count,
+                expect_usage=method == "POST",
+            )
         guard.answers[replay_key] = payload
         return payload
 
@@ -144,27 +137,15 @@ class AiService(models.Model):
         service._check_call_options(options)
         recorder = service._recorder(
             custom_api_key, None, endpoint=endpoint, model=model, **options
-        ).open()
-        try:
+        )
+        with recorder:  # what api_call raises is logged, then raised as it is
             result = api_call()
-        except Exception as error:
-            status = getattr(error, "status_code", None) or getattr(
-                getattr(error, "response", None), "status_code", None
-            )
-            recorder.fail(
-                CallFailed(
-                    getattr(error, "code", None) or type(error).__name__,
-                    str(error) or type(error).__name__,
-                    http_status=status if isinstance(status, int) else None,
-                )
-            )
-            raise
-        status = getattr(result, "status_code", None)
-        status = status if isinstance(status, int) else 200
-        if status >= 400:
-            recorder.fail(error_response_failure(status, to_payload(result), ""))
-        else:
-            recorder.succeed(result, http_status=status)
+            status = getattr(result, "status_code", None)
+            status = status if isinstance(status, int) else 200
+            if status >= 400:
+                recorder.fail(error_response_failure(status, to_payload(result), ""))
+            else:
+                recorder.succeed(result, http_status=status)
         return result
 
     @api.private
@@ -210,14 +191,10 @@ class AiService(models.Model):
         replay_key = guard.key(self.id, method, endpoint, body)
         if replay_key in guard.answers:
             return iter(guard.answers[replay_key])
-        recorder.open()
-        try:
+        with recorder:  # finished by the stream, once read, closed or dropped
             response, retry_count = self._api_client(
                 custom_api_key, dialect
             ).open_stream(endpoint, body)
-        except CallFailed as failure:
-            recorder.fail(failure)
-            raise recorder.error(failure) from None
         return relay_stream(response, retry_count, recorder, guard, replay_key)
 
     @api.private

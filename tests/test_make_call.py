@@ -1,6 +1,7 @@
 import logging
 import socket
 import time
+import unittest
 from email.utils import formatdate
 from unittest.mock import patch
 
@@ -8,6 +9,7 @@ import psycopg2
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from ..recorder import CallRecorder
 from .common import TEST_API_KEY, AiUsageCase
@@ -574,6 +576,44 @@ class TestMakeOpenaiApiCall(AiUsageCase):
                 }
             ],
         )
+
+    def test_whatever_breaks_a_call_finishes_its_log(self):
+        # an error of no request (a bug, an interruption) is raised as it is,
+        # and the log says so instead of staying in progress
+        ApiClient = type(self.service._api_client())
+        for name, start in (
+            ("json", lambda: self.call(message_id="broken-json")),
+            (
+                "stream",
+                lambda: self.service.stream_openai_api_call(
+                    "chat/completions",
+                    {"messages": MESSAGES},
+                    message_id="broken-stream",
+                ),
+            ),
+        ):
+            with (
+                self.subTest(name),
+                patch.object(
+                    ApiClient, "request_json", side_effect=RuntimeError("boom")
+                ),
+                patch.object(ApiClient, "open_stream", side_effect=KeyboardInterrupt()),
+                mute_logger("odoo.addons.ai_usage_log.recorder"),
+            ):
+                raised = KeyboardInterrupt if name == "stream" else RuntimeError
+                # unittest's assertRaises: Odoo's would roll the log back with it
+                with unittest.TestCase.assertRaises(self, raised):
+                    start()
+                self.assertRecordValues(
+                    self.last_log(),
+                    [
+                        {
+                            "message_id": f"broken-{name}",
+                            "status": "failed",
+                            "error_code": raised.__name__,
+                        }
+                    ],
+                )
 
 
 @tagged("post_install", "-at_install")
