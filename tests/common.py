@@ -238,9 +238,11 @@ class RpcRefused(Exception):
 
 class AiHttpCase(LocalTimeouts, HttpCase):
     """Requests to a real Odoo HTTP server, with the only active AI service
-    on the fake OpenAI server and an AI user (login = password = ``login``)."""
+    on the fake OpenAI server, an AI user (login = password = ``login``)
+    and an AI administrator (``admin_login``, also a system administrator)."""
 
     login = "ai_http_user"
+    admin_login = "ai_http_admin"
 
     @classmethod
     def setUpClass(cls):
@@ -259,6 +261,11 @@ class AiHttpCase(LocalTimeouts, HttpCase):
             cls.env,
             login=cls.login,
             groups="base.group_user,ai_usage_log.group_ai_usage_user",
+        )
+        cls.admin = new_test_user(
+            cls.env,
+            login=cls.admin_login,
+            groups="base.group_user,base.group_system,ai_usage_log.group_ai_usage_admin",
         )
 
     def setUp(self):

@@ -25,11 +25,6 @@ class TestControllers(AiHttpCase):
         cls.outsider = new_test_user(
             cls.env, login="ai_http_outsider", groups="base.group_user"
         )
-        new_test_user(
-            cls.env,
-            login="ai_http_admin",
-            groups="base.group_user,ai_usage_log.group_ai_usage_admin",
-        )
 
     def post(self, path, payload, login="ai_http_user"):
         if login:

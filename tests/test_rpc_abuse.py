@@ -4,7 +4,7 @@ bend logs. Every attempt is refused and changes nothing."""
 
 import psycopg2
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import AiHttpCase, RpcRefused
@@ -15,15 +15,7 @@ MESSAGES = [{"role": "user", "content": "hello"}]
 @tagged("post_install", "-at_install")
 class TestRpcAbuse(AiHttpCase):
     login = "ai_rpc_user"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.admin = new_test_user(
-            cls.env,
-            login="ai_rpc_admin",
-            groups="base.group_user,ai_usage_log.group_ai_usage_admin",
-        )
+    admin_login = "ai_rpc_admin"
 
     def assertRefused(self, model, method, args=(), kwargs=None, login=None):
         with self.assertRaises(RpcRefused) as refused:

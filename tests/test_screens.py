@@ -7,7 +7,7 @@ error)."""
 import json
 import os
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import AiHttpCase
 
@@ -22,15 +22,11 @@ with open(
 @tagged("post_install", "-at_install")
 class TestScreens(AiHttpCase):
     login = "ai_screens_user"
+    admin_login = "ai_screens_admin"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.admin = new_test_user(
-            cls.env,
-            login="ai_screens_admin",
-            groups="base.group_user,base.group_system,ai_usage_log.group_ai_usage_admin",
-        )
         # records to open: a call of each role, a budget, an alert
         for user in (cls.user, cls.admin):
             cls.env["ai.usage.log"].create(
