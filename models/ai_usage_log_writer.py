@@ -1,12 +1,10 @@
 import logging
-import threading
-from collections import OrderedDict
 from datetime import UTC
 
 from odoo import api, fields, models, sql_db
-from odoo.exceptions import MissingError, UserError
-from odoo.tools import SQL
+from odoo.exceptions import UserError
 
+from .. import log_store
 from ..caller_values import ATTRIBUTION_FIELDS, CALLER_FIELDS, check_caller_values
 from ..exceptions import AiCallRefused
 from ..tools import otel
@@ -18,7 +16,7 @@ from ..tools.usage import (
     extract_usage,
     to_payload,
 )
-from .ai_usage_log import UNKNOWN_ATTRIBUTION, error_rate_of
+from .ai_usage_log import UNKNOWN_ATTRIBUTION
 
 # What the call machinery tells a log's end besides the answer itself.
 FINISH_FACTS = frozenset(
@@ -31,49 +29,9 @@ FINISH_FACTS = frozenset(
         "response_model",
     }
 )
-# What finishing a call needs to know of its start (company_currency_id: the
-# currency of the log's company), as SQL on ai_usage_log.
-FACTS = (
-    "request_time",
-    "model",
-    "service_id",
-    "company_id",
-    "is_batch",
-    "endpoint",
-    "request_type",
-    "provider",
-    "company_currency_id",
-)
-FACTS_COLUMNS = SQL(
-    "request_time, model, service_id, company_id, is_batch, endpoint, request_type,"
-    " provider, (SELECT currency_id FROM res_company"
-    " WHERE res_company.id = ai_usage_log.company_id)"
-)
 OTEL_PARAMS = ("ai_usage_log.otel_endpoint", "ai_usage_log.otel_headers")
 
 
-class _StartedCalls:
-    """The facts of the calls this process started and has not finished:
-    finishing a call then needs no query to read them back. Bounded; a call
-    finished elsewhere (another worker, after a restart) reads them."""
-
-    def __init__(self, size=10_000):
-        self.size = size
-        self.facts = OrderedDict()
-        self.lock = threading.Lock()
-
-    def put(self, key, facts):
-        with self.lock:
-            self.facts[key] = facts
-            while len(self.facts) > self.size:
-                self.facts.popitem(last=False)
-
-    def take(self, key):
-        with self.lock:
-            return self.facts.pop(key, None)
-
-
-_started_calls = _StartedCalls()
 _logger = logging.getLogger(__name__)
 
 
@@ -117,89 +75,19 @@ class AiUsageLog(models.Model):
         )
         return result
 
-    def _column_values(self, vals):
-        if "status" in vals:  # the SQL writes below skip the ORM's computes
-            vals = dict(vals, error_rate=error_rate_of(vals["status"]))
-        row = {
-            name: self._fields[name].convert_to_column(value, self, vals)
-            for name, value in vals.items()
-        }
-        if vals.get("request_type") == "test_connection" and "error_rate" in row:
-            # an administrator's test is no production traffic: NULL, which
-            # every average of the error rate (pivot, dashboard) leaves out
-            row["error_rate"] = None
-        return row
-
+    # the SQL store (log_store.py) behind a call's two writes
     @api.model
     def _sql_insert(self, vals):
-        now = fields.Datetime.now()
-        row = self._column_values(vals)
-        row.update(
-            create_uid=self.env.uid,
-            write_uid=self.env.uid,
-            create_date=now,
-            write_date=now,
-        )
-        # The row of a call that starts only marks it as started, and is made
-        # durable by the synchronous commit that finishes the call: its own
-        # commit need not wait for the disk. Others see it at once; only a
-        # crash of PostgreSQL itself within a fraction of a second could lose
-        # it, and then the end of the call records the call anew.
-        started = vals.get("status") == "processing"
-        self.env.cr.execute(
-            SQL(
-                "%s INSERT INTO %s (%s) VALUES %s RETURNING id, %s",
-                SQL("SET LOCAL synchronous_commit TO OFF;" if started else ""),
-                SQL.identifier(self._table),
-                SQL(", ").join(SQL.identifier(name) for name in row),
-                tuple(row.values()),
-                FACTS_COLUMNS,
-            )
-        )
-        log_id, *facts = self.env.cr.fetchone()
-        if started:  # a call that will be finished
-            _started_calls.put(
-                (self.env.cr.dbname, log_id), dict(zip(FACTS, facts, strict=True))
-            )
-        return log_id
+        return log_store.insert(self, vals)
 
     @api.model
     def _sql_update(self, log_id, vals):
-        row = self._column_values(vals)
-        row.update(write_uid=self.env.uid, write_date=fields.Datetime.now())
-        self.env.cr.execute(
-            SQL(
-                "UPDATE %s SET %s WHERE id = %s",
-                SQL.identifier(self._table),
-                SQL(", ").join(
-                    SQL("%s = %s", SQL.identifier(name), value)
-                    for name, value in row.items()
-                ),
-                log_id,
-            )
-        )
-        if not self.env.cr.rowcount:
-            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
+        log_store.update(self, log_id, vals)
 
     @api.model
     def _call_facts(self, log_id):
-        """What finishing a log needs to know of its call: remembered when
-        this process started it, else read in one query."""
-        facts = _started_calls.take((self.env.cr.dbname, log_id))
-        if facts:
-            return facts
-        self.env.cr.execute(
-            SQL(
-                "SELECT %s FROM %s WHERE id = %s",
-                FACTS_COLUMNS,
-                SQL.identifier(self._table),
-                log_id,
-            )
-        )
-        row = self.env.cr.fetchone()
-        if not row:
-            raise MissingError(self.env._("The usage log %s does not exist.", log_id))
-        return dict(zip(FACTS, row, strict=True))
+        """What finishing a log needs to know of its call."""
+        return log_store.call_facts(self, log_id)
 
     @api.model
     def _prepare_log_vals(self, service, **values):
