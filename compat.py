@@ -87,15 +87,29 @@ else:
 
             def init(self):
                 own_init(self)
+                cr = self.env.cr
                 for name, definition in indexes.items():
-                    self.env.cr.execute(
+                    # made anew when its definition changed: its comment holds
+                    # the definition it was made with, as 19.0 does
+                    index = f"{self._table}_{name}"
+                    cr.execute(
+                        "SELECT obj_description(to_regclass(%s), 'pg_class')", [index]
+                    )
+                    if cr.fetchone()[0] == definition:
+                        continue
+                    cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
+                    cr.execute(
                         SQL(
-                            "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s %s",
-                            SQL.identifier(f"{self._table}_{name}"),
+                            "CREATE UNIQUE INDEX %s ON %s %s",
+                            SQL.identifier(index),
                             SQL.identifier(self._table),
                             SQL(definition),  # pylint: disable=sql-injection
                         )
                     )
+                    comment = SQL(
+                        "COMMENT ON INDEX %s IS %s", SQL.identifier(index), definition
+                    )
+                    cr.execute(comment)
 
             cls.init = init
         return cls

@@ -27,7 +27,7 @@ ROW_KEY = ("provider", "model_name", "price_tier", "date_from", "min_input_token
 # provider; shared rows, per provider)
 ONE_ACTIVE_PRICE = (
     "COALESCE(service_id, 0), (CASE WHEN service_id IS NULL THEN provider ELSE '' END),"
-    " model_name, price_tier, date_from, min_input_tokens"
+    " model_name, match_type, price_tier, date_from, min_input_tokens"
 )
 
 
@@ -203,9 +203,9 @@ class AiModelPrice(models.Model):
     # also what keeps two workers from adding the same catalogue row at once
     _one_active_price = UniqueIndex(
         f"({ONE_ACTIVE_PRICE}) WHERE active",
-        "There is already an active price of this model for this service (or, "
-        "for a shared price, this provider), tier, Valid From and input "
-        "threshold: change that one, or archive it first.",
+        "There is already an active price of this model and match type for this "
+        "service (or, for a shared price, this price catalogue), tier, Valid From "
+        "and input threshold: change that one, or archive it first.",
     )
 
     def init(self):
@@ -295,7 +295,8 @@ class AiModelPrice(models.Model):
 
         def rank(price):
             if price.model_name == model_name:
-                return 3, 0, "exact"
+                # its exact row before a "starts with" row of the same name
+                return 3, price.match_type == "exact", "exact"
             if price.model_name == undated and price.match_type == "exact":
                 return 2, 0, "undated"
             if price.match_type == "prefix" and model_name.startswith(price.model_name):
@@ -363,16 +364,16 @@ class AiModelPrice(models.Model):
         for name in names:
             if not price_catalogue.rows_for(name, provider):
                 continue
-            if prices.search_count(
-                [
-                    ("provider", "=", provider),
-                    ("model_name", "=", name),
-                    ("price_tier", "=", tier),
-                ],
-                limit=1,
-            ):
+            tier_rows = [
+                ("provider", "=", provider),
+                ("model_name", "=", name),
+                ("price_tier", "=", tier),
+            ]
+            if prices.search_count(tier_rows, limit=1):
                 continue
             if not prices._add_catalogue_rows(provider, [name]):
+                if not prices.search_count(tier_rows, limit=1):
+                    continue  # none of this tier in the catalogue: the next name
                 # another worker added them since this one looked: its
                 # cached candidates predate them
                 self.env.registry.clear_cache()

@@ -71,6 +71,8 @@ class AiModelPrice(models.Model):
             }
             for row in new
         ]
+        if not vals_list:
+            return self.browse()  # nor a create, which clears every cache
         try:
             with self.env.cr.savepoint():
                 return self.create(vals_list)

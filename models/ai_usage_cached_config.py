@@ -10,7 +10,8 @@ class AiUsageCachedConfig(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self.env.registry.clear_cache()
+        if vals_list:
+            self.env.registry.clear_cache()
         return super().create(vals_list)
 
     def write(self, vals):

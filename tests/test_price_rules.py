@@ -53,7 +53,8 @@ def reference_price(rows, model, service, tier, day, input_tokens):
 
     def by_name(row):
         if row["model_name"] == model:
-            return (3, 0)  # its exact name
+            # its exact name, an exact row before a "starts with" one
+            return (3, row["match_type"] == "exact")
         if row["model_name"] == undated and row["match_type"] == "exact":
             return (2, 0)  # its name without the snapshot date
         if row["match_type"] == "prefix" and model.startswith(row["model_name"]):
@@ -94,6 +95,7 @@ def same_calls(row):
         service,
         "" if service else row["provider"],
         row["model_name"],
+        row["match_type"],
         row["price_tier"],
         row["date_from"],
         row["min_input_tokens"],
@@ -178,14 +180,16 @@ class TestPriceRules(PricedCase):
             rows=st.lists(ROW, min_size=2, max_size=10),
             calls=st.lists(CALL, min_size=4, max_size=8),
         )
-        # always tried: two prefixes of one name (the longest wins), under an
-        # undated row of a shorter name, and a service's own shorter prefix
+        # always tried: two prefixes of one name (the longest wins), a service's
+        # own shorter prefix, an exact and a "starts with" row of one name
         @example(
             rows=[
                 prefix_row("acme"),
                 prefix_row("acme-chat", input_price=3.0),
                 prefix_row("acme-chat-large", date_from=date(2099, 1, 1)),
                 prefix_row("acme", owner="mine", input_price=0.5),
+                # the exact row of a name before its "starts with" row
+                prefix_row("acme-chat", match_type="exact", input_price=0.5),
             ],
             calls=[
                 ("acme-chat-large-2024-01-01", date(2025, 6, 10), None, False, 10),
@@ -226,7 +230,7 @@ class TestPriceRules(PricedCase):
             taken = {same_calls(self.fields_of(price)) for price in Price.search([])}
             if vals["active"] and same_calls(vals) in taken:
                 # a second active row for the same calls: refused, whatever
-                # its match type or currency (which one priced would be chance)
+                # its currency (which one priced would be chance)
                 with (
                     mute_logger("odoo.sql_db"),
                     self.assertRaises(psycopg2.errors.UniqueViolation),

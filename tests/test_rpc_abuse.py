@@ -190,11 +190,19 @@ class TestRpcAbuse(AiHttpCase):
         message = self.assertRefused(
             "ai.model.price",
             "create",
-            [dict(copy, match_type="prefix")],
+            [copy],
             login="ai_rpc_admin",
         )
         self.assertIn("ValidationError", message)
         self.assertIn("There is already an active price of this model", message)
+        # a "starts with" row of the name is another price: the name's others
+        prefix = self.rpc(
+            "ai.model.price",
+            "create",
+            [dict(copy, match_type="prefix")],
+            login="ai_rpc_admin",
+        )
+        self.assertTrue(prefix)
         # archived, it is history and refuses nothing
         archived = self.rpc(
             "ai.model.price",
