@@ -14,7 +14,8 @@ from odoo.tools import SQL
 from .models.ai_usage_log import error_rate_of
 
 # What finishing a call needs to know of its start (company_currency_id: the
-# currency of the log's company), as SQL on ai_usage_log.
+# currency of the log's company; price_provider: the catalogue its service
+# prices from), as SQL on ai_usage_log.
 FACTS = (
     "request_time",
     "model",
@@ -25,11 +26,14 @@ FACTS = (
     "request_type",
     "provider",
     "company_currency_id",
+    "price_provider",
 )
 FACTS_COLUMNS = SQL(
     "request_time, model, service_id, company_id, is_batch, endpoint, request_type,"
     " provider, (SELECT currency_id FROM res_company"
-    " WHERE res_company.id = ai_usage_log.company_id)"
+    " WHERE res_company.id = ai_usage_log.company_id),"
+    " (SELECT price_provider FROM ai_service"
+    " WHERE ai_service.id = ai_usage_log.service_id)"
 )
 
 

@@ -339,7 +339,7 @@ class AiModelPrice(models.Model):
 
     @api.model
     def _price_or_catalogue(
-        self, model_name, service_id, day, tier="standard", input_tokens=0
+        self, model_name, facts, day, tier="standard", input_tokens=0
     ):
         """_find_price_values, after adding the catalogue's rows of a model
         absent from the list: of a dated snapshot the catalogue prices apart
@@ -348,15 +348,22 @@ class AiModelPrice(models.Model):
         when nothing matched. Added rows stay visible and
         editable; a model the list has, even archived or from a later date,
         is never added again."""
+        service_id = facts["service_id"]
         found = self._find_price_values(
             model_name or "", service_id, day, tier, input_tokens
         )
         if not model_name or (found and found[3] == "exact"):
             return found
-        provider = self.env["ai.service"].sudo().browse(service_id).price_provider
-        if not provider or self.env.context.get("ai_usage_estimate"):
-            # an estimate (a hard budget's reservation, in the caller's
-            # transaction) adds no rows: the call's own pricing will
+        if self.env.context.get("ai_usage_estimate"):
+            # an estimate (a hard budget's reservation) adds no rows: the
+            # call's own pricing will
+            return found
+        provider = (
+            facts["price_provider"]
+            if "price_provider" in facts  # known to a call's facts: no query
+            else self.env["ai.service"].sudo().browse(service_id).price_provider
+        )
+        if not provider:
             return found
         undated = price_catalogue.undated(model_name)
         names = [model_name] + ([] if found else [undated])
@@ -385,9 +392,9 @@ class AiModelPrice(models.Model):
     @api.model
     def _cost_vals(self, usage, model_name, facts):
         """Log values pricing ``usage`` of ``model_name`` for a call whose
-        ``facts`` are request_time, service_id, company_id and
-        company_currency_id: the prices used, the cost in their currency
-        and in the company's (at the request date); or price_missing."""
+        ``facts`` are those of pricing_inputs: the prices used, the cost in
+        their currency and in the company's (at the request date); or
+        price_missing."""
         when = fields.Date.to_date(facts["request_time"])
         tier = pricing_tier(facts)
         missing = {
@@ -397,7 +404,7 @@ class AiModelPrice(models.Model):
         }
         found = self._price_or_catalogue(
             model_name,
-            facts["service_id"],
+            facts,
             when,
             tier,
             usage.get("input_tokens") or 0,
@@ -442,6 +449,7 @@ def pricing_inputs(request_time, service, company, service_tier=None, is_batch=F
         "service_id": service.id,
         "company_id": company.id,
         "company_currency_id": company.currency_id.id,
+        "price_provider": service.price_provider,
         "service_tier": service_tier,
         "is_batch": is_batch,
     }

@@ -267,7 +267,9 @@ class AiUsageLog(models.Model):
         days = {moment.date() for moment in request_times if moment and moment < since}
         if days:
             self.flush_model()
-            daily._resummarize_days(days)
+            # a failure leaves the transaction usable: a call's finish goes on
+            with self.env.cr.savepoint():
+                daily._resummarize_days(days)
 
     @api.depends("status")
     def _compute_error_rate(self):

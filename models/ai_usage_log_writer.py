@@ -1,6 +1,8 @@
 import logging
 from datetime import UTC
 
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
 from odoo import api, fields, models, sql_db
 from odoo.exceptions import UserError
 
@@ -54,18 +56,21 @@ class AiUsageLog(models.Model):
 
     _inherit = "ai.usage.log"
 
-    def _in_own_transaction(self, operation, read_committed=False):
+    def _in_own_transaction(self, operation):
         """Run ``operation(log_model)`` in a new cursor that is committed on
         return; ``log_model`` is this model, as superuser, in that cursor.
 
-        ``read_committed``: each statement sees what others committed before
+        At READ COMMITTED: each statement sees what others committed before
         it, even after waiting for a lock (limit checks need that, and a
         finish that waited for another worker's catalogue row; Odoo's
-        REPEATABLE READ would keep the snapshot taken before the wait)."""
+        REPEATABLE READ would keep the snapshot taken before the wait). Set
+        on the connection before the transaction begins, it costs no round
+        trip (psycopg2 sends it with BEGIN); the next cursor to borrow the
+        connection sets Odoo's level again."""
         with self.env.registry.cursor() as cr:
             # not on the test cursor of a test, which shares its transaction
-            if read_committed and isinstance(cr, sql_db.Cursor):
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            if isinstance(cr, sql_db.Cursor):
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
             result = operation(env[self._name])
         # The caller's cache predates the new rows (visible to it in test mode).
@@ -129,8 +134,7 @@ class AiUsageLog(models.Model):
         service = service or self.env["ai.service"]._get_service()
         vals = self._prepare_log_vals(service, **values)
         log_id, refusal = self._in_own_transaction(
-            lambda logs: logs._start_call(vals, limits),
-            read_committed=bool(limits),
+            lambda logs: logs._start_call(vals, limits)
         )
         if refusal:
             raise AiCallRefused(*refusal)
@@ -172,10 +176,11 @@ class AiUsageLog(models.Model):
         if usage is None:
             return {"usage_state": "missing"}
         try:
-            # in a savepoint: pricing may add catalogue rows, and a failed
-            # statement must not take the call's usage down with it
-            with self.env.cr.savepoint():
-                cost = self.env["ai.model.price"]._cost_vals(usage, model_name, facts)
+            # no savepoint (two round trips on every call): pricing runs no
+            # SQL in the usual case, the catalogue rows it may add have their
+            # own, and a statement failing anyway leaves the recorder's last
+            # resort (_finish_bare), which keeps the usage
+            cost = self.env["ai.model.price"]._cost_vals(usage, model_name, facts)
         except Exception as error:
             _logger.exception(
                 "ai_usage_log: a call could not be priced; its cost is unknown"
@@ -193,8 +198,8 @@ class AiUsageLog(models.Model):
         """What follows a log's write (the daily summary of a closed day):
         a failure there is logged and leaves the call's log as written."""
         try:
-            with self.env.cr.savepoint():
-                self._resummarize_closed_days(request_times)
+            # its SQL, only for a closed day, runs in a savepoint of its own
+            self._resummarize_closed_days(request_times)
         except Exception:
             _logger.exception(
                 "ai_usage_log: the daily summary of %s could not be updated",
@@ -235,8 +240,7 @@ class AiUsageLog(models.Model):
         payload = to_payload(result)
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra),
-            read_committed=True,
+            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
         )
         self._export_call(finished)
         return self
@@ -256,8 +260,7 @@ class AiUsageLog(models.Model):
                 raise UserError(str(error)) from None
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra),
-            read_committed=True,
+            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
         )
         self._export_call(finished)
         return self

@@ -98,7 +98,7 @@ def main():
     ratio = overhead_p50 / p50["floor"]
     print(
         f"overhead per call p50: {overhead_p50:.2f} ms = {ratio:.2f} x the floor "
-        "(target <= 1.6)"
+        "(target <= 1.5)"
     )
 
     print(f"{'threads':<10}{'calls':>8}{'seconds':>10}{'calls/s':>10}")
