@@ -9,13 +9,11 @@ import sys
 
 import requests
 
-from odoo import fields
 from odoo.exceptions import MissingError, UserError
 
 from .compat import RETRIED_ERRORS
 from .exceptions import AiCallError, AiCallRefused
-from .models.ai_model_price import pricing_inputs
-from .tools import providers, token_estimate
+from .tools import providers
 from .tools.http_client import (
     CallFailed,
     classify_exception,
@@ -140,12 +138,12 @@ class CallRecorder:
         return [self.service.sudo().api_key, self.custom_api_key]
 
     def open(self):
-        """Write-ahead: the log exists before the request leaves. If writing
-        it fails, the call still goes out; its end records the whole call."""
-        limits = self._limits()
+        """Write-ahead: the log exists before the request leaves; the limits
+        are checked as it is written (AiCallRefused). If writing it fails,
+        the call still goes out; its end records the whole call."""
         try:
             self.log = self.service.env["ai.usage.log"].create_usage_log(
-                service=self.service, limits=limits, **self.log_values
+                service=self.service, body=self.body, **self.log_values
             )
         except UserError:
             raise
@@ -155,43 +153,6 @@ class CallRecorder:
                 self.endpoint,
             )
         return self
-
-    def _limits(self):
-        """What the log's creation must enforce: the rate limit and the hard
-        budgets with the reservation this call takes; None when no limit
-        applies (the usual, fast case)."""
-        service = self.service
-        budget_ids = service.env["ai.usage.budget"]._applicable_hard_budgets(
-            service.company_id.id, service.id, service.env.uid
-        )
-        if not budget_ids and not service.rate_limit_per_minute:
-            return None
-        model = self.log_values.get("model")
-        usage = {
-            "input_tokens": token_estimate.input_tokens(model, self.body),
-            "output_tokens": token_estimate.output_tokens(self.body),
-        }
-        cost = (
-            service.env["ai.model.price"]
-            .with_context(ai_usage_estimate=True)
-            ._cost_vals(
-                usage,
-                model,
-                pricing_inputs(
-                    fields.Datetime.now(),
-                    service,
-                    service.company_id,
-                    (self.body or {}).get("service_tier"),
-                    self.log_values.get("is_batch"),
-                ),
-            )
-        )
-        return {
-            "rate_limit": service.rate_limit_per_minute,
-            "budget_ids": budget_ids,
-            "reserved_cost": cost.get("cost_company", 0.0),
-            "reserved_tokens": usage["input_tokens"] + usage["output_tokens"],
-        }
 
     def succeed(self, result, **facts):
         """Finish the log from the answer (a dict, a requests.Response or an
@@ -258,8 +219,8 @@ class CallRecorder:
                     "ai_usage_log: the start of a call to %s was lost; recording it",
                     self.endpoint,
                 )
-        self.log = self.service.env["ai.usage.log"].create_usage_log(
-            service=self.service, **self.log_values
+        self.log = self.service.env["ai.usage.log"]._record_start(
+            self.service, self.log_values, check_limits=False
         )
         return finish(self.log)
 

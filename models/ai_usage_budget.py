@@ -5,7 +5,8 @@ from odoo.exceptions import ValidationError
 
 from ..actions import logs_action
 from ..compat import Constraint, table_constraints
-from ..tools import figures
+from ..tools import figures, token_estimate
+from .ai_model_price import pricing_inputs
 
 UNSETTLED = ("processing",)  # calls in flight count with their reservation
 NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent
@@ -173,6 +174,36 @@ class AiUsageBudget(models.Model):
             for budget_id, budget_service, budget_user in self._hard_budgets(company_id)
             if budget_service in (False, service_id) and budget_user in (False, user_id)
         )
+
+    @api.model
+    def _reservation(self, vals, body):
+        """What a call whose log values are ``vals`` reserves while in
+        flight: the tokens and cost its request ``body`` is estimated at."""
+        model = vals.get("model")
+        usage = {
+            "input_tokens": token_estimate.input_tokens(model, body),
+            "output_tokens": token_estimate.output_tokens(body),
+        }
+        service = self.env["ai.service"].browse(vals["service_id"])
+        cost = (
+            self.env["ai.model.price"]
+            .with_context(ai_usage_estimate=True)
+            ._cost_vals(
+                usage,
+                model,
+                pricing_inputs(
+                    vals["request_time"],
+                    service,
+                    self.env["res.company"].browse(vals["company_id"]),
+                    (body or {}).get("service_tier"),
+                    vals.get("is_batch"),
+                ),
+            )
+        )
+        return {
+            "reserved_cost": cost.get("cost_company", 0.0),
+            "reserved_tokens": usage["input_tokens"] + usage["output_tokens"],
+        }
 
     @api.model
     def _call_refusal(self, vals, limits):

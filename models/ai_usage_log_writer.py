@@ -117,7 +117,7 @@ class AiUsageLog(models.Model):
 
     @api.model
     @api.private
-    def create_usage_log(self, service=None, limits=None, **values):
+    def create_usage_log(self, service=None, body=None, **values):
         """Record a call about to be made (status processing) in its own
         committed transaction and return it. Python only (not over RPC).
 
@@ -128,33 +128,46 @@ class AiUsageLog(models.Model):
         Missing attribution is recorded as ``unknown``. Finish the log with
         update_success() or update_failure().
 
-        ``limits`` (from recorder.CallRecorder): the rate limit and hard
-        budgets to enforce; a call they refuse is logged as rate limited or
-        blocked and AiCallRefused is raised."""
+        The service's rate limit and the hard budgets that apply are checked
+        in that transaction: a call they refuse is logged as rate limited or
+        blocked and AiCallRefused is raised. ``body``: the request, from
+        which the cost a hard budget reserves for the call is estimated."""
         service = service or self.env["ai.service"]._get_service()
+        return self._record_start(service, values, body)
+
+    @api.model
+    def _record_start(self, service, values, body=None, check_limits=True):
+        """create_usage_log; without ``check_limits`` for a call already
+        made (whose start was lost), which no limit can refuse any more."""
         vals = self._prepare_log_vals(service, **values)
+        # which limits apply is known from cached values: none, the usual
+        # case, costs nothing more
+        budget_ids = self.env["ai.usage.budget"]._applicable_hard_budgets(
+            vals["company_id"], service.id, self.env.uid
+        )
+        limits = (
+            {"rate_limit": service.rate_limit_per_minute, "budget_ids": budget_ids}
+            if check_limits and (budget_ids or service.rate_limit_per_minute)
+            else None
+        )
         log_id, refusal = self._in_own_transaction(
-            lambda logs: logs._start_call(vals, limits)
+            lambda logs: logs._start_call(vals, limits, body)
         )
         if refusal:
             raise AiCallRefused(*refusal)
         return self.browse(log_id)
 
     @api.model
-    def _start_call(self, vals, limits):
+    def _start_call(self, vals, limits, body):
         """Insert the call's log, unless a limit refuses it: then log the
         refusal. Return (log id, (refusal message, error code) or None)."""
         refusal = None
         if limits:
-            vals = dict(
-                vals,
-                reserved_cost=limits["reserved_cost"],
-                reserved_tokens=limits["reserved_tokens"],
-            )
-            status, error_code, refusal = self.env["ai.usage.budget"]._call_refusal(
-                vals, limits
-            ) or (None, None, None)
-            if refusal:
+            budgets = self.env["ai.usage.budget"]
+            vals = dict(vals, **budgets._reservation(vals, body))
+            found = budgets._call_refusal(vals, limits)
+            if found:
+                status, error_code, refusal = found
                 vals.update(
                     status=status,
                     error_code=error_code,
