@@ -21,12 +21,12 @@ PRICE_FIELDS = {
     value: f"{value}_price" for value in (*price_catalogue.ROW_VALUES, "reasoning")
 }
 # a catalogue row the list has when a shared row has these values
-ROW_KEY = ("provider", "model_name", "price_tier", "date_from", "min_input_tokens")
+ROW_KEY = ("price_provider", "model_name", "price_tier", "date_from", "min_input_tokens")
 # what two active rows may not both say: two would price the same calls, and
 # which one wins would be down to their ids (a service's rows, whatever their
 # provider; shared rows, per provider)
 ONE_ACTIVE_PRICE = (
-    "COALESCE(service_id, 0), (CASE WHEN service_id IS NULL THEN provider ELSE '' END),"
+    "COALESCE(service_id, 0), (CASE WHEN service_id IS NULL THEN price_provider ELSE '' END),"
     " model_name, match_type, price_tier, date_from, min_input_tokens"
 )
 
@@ -77,7 +77,7 @@ class AiModelPrice(models.Model):
         help="Model name as the provider reports it (a dated snapshot finds the "
         "row of its undated name), or its beginning for a prefix row.",
     )
-    provider = fields.Selection(
+    price_provider = fields.Selection(
         catalogue_providers,
         "Price Catalogue",
         required=True,
@@ -230,10 +230,10 @@ class AiModelPrice(models.Model):
                 archived,
             )
 
-    @api.constrains("provider")
+    @api.constrains("price_provider")
     def _check_provider(self):
         for price in self:
-            check_catalogue_provider(self.env, price.provider)
+            check_catalogue_provider(self.env, price.price_provider)
 
     @api.depends(
         "model_name", "match_type", "price_tier", "min_input_tokens", "date_from"
@@ -285,7 +285,7 @@ class AiModelPrice(models.Model):
                     ("service_id", "=", service_id),
                     "&",
                     ("service_id", "=", False),
-                    ("provider", "=", provider or False),
+                    ("price_provider", "=", provider or False),
                     "|",
                     ("model_name", "in", [model_name, undated]),
                     ("match_type", "=", "prefix"),
@@ -372,7 +372,7 @@ class AiModelPrice(models.Model):
             if not price_catalogue.rows_for(name, provider):
                 continue
             tier_rows = [
-                ("provider", "=", provider),
+                ("price_provider", "=", provider),
                 ("model_name", "=", name),
                 ("price_tier", "=", tier),
             ]

@@ -36,13 +36,13 @@ class AiModelPrice(models.Model):
                 for name in model_names
                 for row in price_catalogue.rows_for(name, provider)
             ]
-        rows = [dict(row, provider=provider) for row in rows]
+        rows = [dict(row, price_provider=provider) for row in rows]
         existing = {
             tuple(price[name] for name in ROW_KEY)
             for price in self.with_context(active_test=False).search(
                 [
                     ("service_id", "=", False),
-                    ("provider", "=", provider),
+                    ("price_provider", "=", provider),
                     ("model_name", "in", list({row["model_name"] for row in rows})),
                 ]
             )
@@ -51,7 +51,7 @@ class AiModelPrice(models.Model):
         usd = self.env.ref("base.USD").id
         vals_list = [
             {
-                "provider": provider,
+                "price_provider": provider,
                 "model_name": row["model_name"],
                 "match_type": "exact",
                 "price_tier": row["price_tier"],

@@ -13,8 +13,8 @@ class AiUsageLog(models.Model):
 
     # which catalogue priced the call (an Azure call can be billed at
     # OpenAI's price, as genai-prices prices it), and where that price came from
-    price_catalogue = fields.Selection(
-        related="price_id.provider", string="Priced From"
+    price_provider = fields.Selection(
+        related="price_id.price_provider", string="Priced From"
     )
     price_source = fields.Char(related="price_id.source", string="Price Source")
 

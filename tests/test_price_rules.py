@@ -69,7 +69,7 @@ def reference_price(rows, model, service, tier, day, input_tokens):
         and row["date_from"] <= day
         and (
             row["service_id"] == service.id  # the service's own rows
-            or (not row["service_id"] and row["provider"] == service.price_provider)
+            or (not row["service_id"] and row["price_provider"] == service.price_provider)
         )
         and (not row["min_input_tokens"] or input_tokens > row["min_input_tokens"])
     ]
@@ -93,7 +93,7 @@ def same_calls(row):
     service = row["service_id"] or 0
     return (
         service,
-        "" if service else row["provider"],
+        "" if service else row["price_provider"],
         row["model_name"],
         row["match_type"],
         row["price_tier"],
@@ -110,7 +110,7 @@ def prefix_row(name, **values):
             "match_type": "prefix",
             "price_tier": "standard",
             "owner": "shared",
-            "provider": "openai",
+            "price_provider": "openai",
             "date_from": date(2020, 1, 1),
             "min_input_tokens": 0,
             "input_price": 1.0,
@@ -130,7 +130,7 @@ if given is not None:
             # whose row: shared (of the service's catalogue, or of another
             # one), the service's own, or another service's
             "owner": st.sampled_from(["shared", "shared", "mine", "mine", "other"]),
-            "provider": st.sampled_from(["openai", "openai", "anthropic"]),
+            "price_provider": st.sampled_from(["openai", "openai", "anthropic"]),
             "date_from": st.sampled_from(DAYS),
             "min_input_tokens": st.sampled_from([0, 0, 1000, 200_000]),
             "input_price": st.sampled_from([0.5, 1.0, 3.0]),
@@ -163,7 +163,7 @@ class TestPriceRules(PricedCase):
             "match_type": price.match_type,
             "price_tier": price.price_tier,
             "service_id": price.service_id.id,
-            "provider": price.provider,
+            "price_provider": price.price_provider,
             "date_from": price.date_from,
             "min_input_tokens": price.min_input_tokens,
         }

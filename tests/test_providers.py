@@ -134,7 +134,7 @@ class TestProviderSetup(ProviderCase):
         self.assertEqual(
             dict(
                 self.env["ai.model.price"]
-                ._fields["provider"]
+                ._fields["price_provider"]
                 ._description_selection(self.env)
             )["anthropic"],
             "Anthropic",
@@ -187,13 +187,13 @@ class TestAnthropic(ProviderCase):
             ],
         )
         self.assertAlmostEqual(log.cost, 0.018525, places=10)
-        self.assertEqual(log.price_id.provider, "anthropic")
+        self.assertEqual(log.price_id.price_provider, "anthropic")
         self.assertEqual(log.price_id.model_name, "claude-sonnet-4-5-20250929")
 
     def test_hour_long_cache_writes_without_their_price_are_missing_price(self):
         self.env["ai.model.price"].create(
             {
-                "provider": "anthropic",
+                "price_provider": "anthropic",
                 "model_name": "claude-house-1",
                 "date_from": "2020-01-01",
                 "input_price": 1.0,
@@ -348,7 +348,7 @@ class TestGemini(ProviderCase):
             ],
         )
         self.assertAlmostEqual(log.cost, 0.00582, places=10)
-        self.assertEqual(log.price_id.provider, "google")
+        self.assertEqual(log.price_id.price_provider, "google")
 
     def test_long_context_is_priced_at_its_tier(self):
         # gemini-2.5-pro past 200,000 input tokens: 2.50 in, 15 out per 1M
@@ -467,7 +467,7 @@ class TestAzure(ProviderCase):
         # does: 1000 * 2.50 + 100 * 10 = 3,500 per 1M
         self.assertFalse(log.price_missing)
         self.assertAlmostEqual(log.cost, 0.0035, places=10)
-        self.assertEqual(log.price_id.provider, "azure")
+        self.assertEqual(log.price_id.price_provider, "azure")
         self.assertIn("openai's price, the catalogue's fallback", log.price_id.source)
 
     def test_azure_deployments_the_catalogue_proposes_are_priced(self):
@@ -523,7 +523,7 @@ class TestOpenAICompatible(ProviderCase):
         self.assertEqual(log.provider, "openai_compatible")
         # mistral-large per 1M: 2 in, 6 out: 1000 * 2 + 100 * 6 = 2,600
         self.assertAlmostEqual(log.cost, 0.0026, places=10)
-        self.assertEqual(log.price_id.provider, "mistral")
+        self.assertEqual(log.price_id.price_provider, "mistral")
 
     def test_openai_prices_do_not_bill_another_provider(self):
         self.assertTrue(

@@ -182,7 +182,7 @@ class TestRpcAbuse(AiHttpCase):
         )
         copy = {
             "model_name": shipped.model_name,
-            "provider": shipped.provider,
+            "price_provider": shipped.price_provider,
             "price_tier": shipped.price_tier,
             "date_from": str(shipped.date_from),
             "input_price": 9.0,
