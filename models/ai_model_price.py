@@ -16,12 +16,28 @@ PRICE_TIERS = [
     ("priority", "Priority"),
     ("batch", "Batch"),
 ]
-# the values a price row holds (as compute_cost reads them) and their fields
+# the values a price row holds (as compute_cost reads them) and their fields,
+# each declared with price_field (tests check that the two say the same)
 PRICE_FIELDS = {
     value: f"{value}_price" for value in (*price_catalogue.ROW_VALUES, "reasoning")
 }
+PRICE_DIGITS = (16, 6)
+
+
+def price_field(label, **options):
+    """A price of a row (per 1M tokens unless its label says otherwise),
+    with the digits of the catalogue's smallest prices."""
+    return fields.Float(label, digits=PRICE_DIGITS, **options)
+
+
 # a catalogue row the list has when a shared row has these values
-ROW_KEY = ("price_provider", "model_name", "price_tier", "date_from", "min_input_tokens")
+ROW_KEY = (
+    "price_provider",
+    "model_name",
+    "price_tier",
+    "date_from",
+    "min_input_tokens",
+)
 # what two active rows may not both say: two would price the same calls, and
 # which one wins would be down to their ids (a service's rows, whatever their
 # provider; shared rows, per provider)
@@ -125,69 +141,57 @@ class AiModelPrice(models.Model):
         help="Long-context price: this row prices a call whose input passes this "
         "many tokens (every token of it, as OpenAI bills). 0: any call.",
     )
-    input_price = fields.Float("Input / 1M tokens", digits=(16, 6), required=True)
-    cached_input_price = fields.Float(
+    input_price = price_field("Input / 1M tokens", required=True)
+    cached_input_price = price_field(
         "Cached input / 1M tokens",
-        digits=(16, 6),
         help="Price of cached input tokens. Zero means no discount: cached tokens "
         "cost the input price.",
     )
-    cache_write_price = fields.Float(
+    cache_write_price = price_field(
         "Cache write / 1M tokens",
-        digits=(16, 6),
         help="Price of input tokens written to the cache. Zero: the input price.",
     )
-    output_price = fields.Float("Output / 1M tokens", digits=(16, 6))
-    reasoning_price = fields.Float(
+    output_price = price_field("Output / 1M tokens")
+    reasoning_price = price_field(
         "Reasoning / 1M tokens",
-        digits=(16, 6),
         help="Zero means reasoning tokens are billed as output tokens, as OpenAI does.",
     )
-    cache_write_1h_price = fields.Float(
+    cache_write_1h_price = price_field(
         "Cache write (1 hour) / 1M tokens",
-        digits=(16, 6),
         help="Anthropic's hour-long cache writes. Zero: such a call is Missing "
         "Price, not billed as a shorter cache write.",
     )
-    audio_input_price = fields.Float(
+    audio_input_price = price_field(
         "Audio input / 1M tokens",
-        digits=(16, 6),
         help="Zero: a call with audio input is Missing Price, not billed as text.",
     )
-    cached_audio_input_price = fields.Float(
+    cached_audio_input_price = price_field(
         "Cached audio input / 1M tokens",
-        digits=(16, 6),
         help="Zero: the audio input price.",
     )
-    audio_output_price = fields.Float(
+    audio_output_price = price_field(
         "Audio output / 1M tokens",
-        digits=(16, 6),
         help="Zero: a call with audio output is Missing Price, not billed as text.",
     )
-    image_input_price = fields.Float(
+    image_input_price = price_field(
         "Image input / 1M tokens",
-        digits=(16, 6),
         help="Zero: image tokens cost the input price, as vision input does.",
     )
-    cached_image_input_price = fields.Float(
+    cached_image_input_price = price_field(
         "Cached image input / 1M tokens",
-        digits=(16, 6),
         help="Zero: the image input price.",
     )
-    image_output_price = fields.Float(
+    image_output_price = price_field(
         "Image output / 1M tokens",
-        digits=(16, 6),
         help="Zero: image output tokens cost the output price.",
     )
-    audio_minute_price = fields.Float(
+    audio_minute_price = price_field(
         "Audio / minute",
-        digits=(16, 6),
         help="For models billed by audio duration (whisper). Zero: such a call is "
         "Missing Price.",
     )
-    characters_price = fields.Float(
+    characters_price = price_field(
         "Characters / 1M",
-        digits=(16, 6),
         help="For models billed by input characters (tts-1). Zero: such a call is "
         "Missing Price.",
     )

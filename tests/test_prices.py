@@ -9,6 +9,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models.ai_model_price import PRICE_DIGITS, PRICE_FIELDS
 from ..tools import price_catalogue
 from ..tools.usage import checked_usage
 from .fake_openai import (
@@ -247,6 +248,18 @@ class TestPriceMatching(PricedCase):
         )
         log = self.priced_log("acme-chat-large", usage(1_000_000, 0))
         self.assertAlmostEqual(log.cost, 1.0, places=10)
+
+    def test_every_price_of_a_row_is_read_and_every_read_price_is_a_field(self):
+        # one list: a price field compute_cost never reads would be entered
+        # for nothing; a value it reads without a field would always be 0
+        declared = {
+            name
+            for name, field in self.env["ai.model.price"]._fields.items()
+            if field.type == "float" and field.get_digits(self.env) == PRICE_DIGITS
+        }
+        self.assertEqual(declared, set(PRICE_FIELDS.values()))
+        usage_kinds = set(price_catalogue.ROW_VALUES) | {"reasoning"}
+        self.assertEqual(set(PRICE_FIELDS), usage_kinds)
 
 
 @tagged("post_install", "-at_install")
