@@ -7,7 +7,7 @@ from odoo.tools import SQL
 from ..compat import Constraint, UniqueIndex, table_constraints
 from ..tools import price_catalogue
 from ..tools.figures import format_count
-from ..tools.pricing import PriceMissing, compute_cost
+from ..tools.pricing import PriceMissing, compute_cost, pricing_tier
 
 _logger = logging.getLogger(__name__)
 PRICE_TIERS = [
@@ -42,8 +42,9 @@ ROW_KEY = (
 # which one wins would be down to their ids (a service's rows, whatever their
 # provider; shared rows, per provider)
 ONE_ACTIVE_PRICE = (
-    "COALESCE(service_id, 0), (CASE WHEN service_id IS NULL THEN price_provider ELSE '' END),"
-    " model_name, match_type, price_tier, date_from, min_input_tokens"
+    "COALESCE(service_id, 0),"
+    " (CASE WHEN service_id IS NULL THEN price_provider ELSE '' END), model_name,"
+    " match_type, price_tier, date_from, min_input_tokens"
 )
 
 
@@ -443,29 +444,3 @@ class AiModelPrice(models.Model):
             "currency_id": currency_id,
             "cost_company": cost_company,
         }
-
-
-def pricing_inputs(request_time, service, company, service_tier=None, is_batch=False):
-    """What ``_cost_vals`` prices a call with (its facts): when it was made,
-    by which service for which company (and its currency), at which tier."""
-    return {
-        "request_time": request_time,
-        "service_id": service.id,
-        "company_id": company.id,
-        "company_currency_id": company.currency_id.id,
-        "price_provider": service.price_provider,
-        "service_tier": service_tier,
-        "is_batch": is_batch,
-    }
-
-
-def pricing_tier(facts):
-    """The price tier of a call: batch for the Batch API, else the service
-    tier its response names ('default' or none: standard; 'fast' is shown
-    as priority). A tier we have no rows for (scale) gets no price."""
-    if facts.get("is_batch"):
-        return "batch"
-    tier = facts.get("service_tier") or "default"
-    return {"default": "standard", "auto": "standard", "fast": "priority"}.get(
-        tier, tier
-    )

@@ -6,7 +6,7 @@ from odoo.exceptions import ValidationError
 from ..actions import logs_action
 from ..compat import Constraint, table_constraints
 from ..tools import figures, token_estimate
-from .ai_model_price import pricing_inputs
+from ..tools.pricing import pricing_inputs
 
 UNSETTLED = ("processing",)  # calls in flight count with their reservation
 NOT_CALLS = ("blocked", "rate_limited")  # refused before they were sent

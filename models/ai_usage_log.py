@@ -7,8 +7,9 @@ from odoo.exceptions import UserError
 
 from ..compat import Constraint, table_constraints
 from ..tools import providers
+from ..tools.pricing import pricing_inputs
 from ..tools.usage import USAGE_FIELDS
-from .ai_model_price import PRICE_TIERS, pricing_inputs
+from .ai_model_price import PRICE_TIERS
 
 _logger = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@ from datetime import UTC, datetime
 
 from odoo import api, fields, models
 
+from ..tools.pricing import pricing_inputs
 from ..tools.redaction import redact_secrets
 from ..tools.usage import UsageError, extract_response_info, extract_usage
-from .ai_model_price import pricing_inputs
 
 
 class AiUsageLog(models.Model):

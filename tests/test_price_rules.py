@@ -69,7 +69,10 @@ def reference_price(rows, model, service, tier, day, input_tokens):
         and row["date_from"] <= day
         and (
             row["service_id"] == service.id  # the service's own rows
-            or (not row["service_id"] and row["price_provider"] == service.price_provider)
+            or (
+                not row["service_id"]
+                and row["price_provider"] == service.price_provider
+            )
         )
         and (not row["min_input_tokens"] or input_tokens > row["min_input_tokens"])
     ]

@@ -1,5 +1,6 @@
-"""The cost of one call from its usage and the prices of one price row.
-No Odoo in here."""
+"""The cost of one call from its usage and the prices of one price row,
+and what a call is priced with (its pricing inputs, its tier). No Odoo in
+here: records are read as plain objects."""
 
 
 class PriceMissing(ValueError):
@@ -67,3 +68,29 @@ def compute_cost(usage, prices):
     )
     minutes = count("audio_seconds") / 60
     return per_million / 1_000_000 + minutes * required("audio_minute", minutes)
+
+
+def pricing_inputs(request_time, service, company, service_tier=None, is_batch=False):
+    """What ``_cost_vals`` prices a call with (its facts): when it was made,
+    by which service for which company (and its currency), at which tier."""
+    return {
+        "request_time": request_time,
+        "service_id": service.id,
+        "company_id": company.id,
+        "company_currency_id": company.currency_id.id,
+        "price_provider": service.price_provider,
+        "service_tier": service_tier,
+        "is_batch": is_batch,
+    }
+
+
+def pricing_tier(facts):
+    """The price tier of a call: batch for the Batch API, else the service
+    tier its response names ('default' or none: standard; 'fast' is shown
+    as priority). A tier we have no rows for (scale) gets no price."""
+    if facts.get("is_batch"):
+        return "batch"
+    tier = facts.get("service_tier") or "default"
+    return {"default": "standard", "auto": "standard", "fast": "priority"}.get(
+        tier, tier
+    )
