@@ -180,7 +180,7 @@ class CallRecorder:
             facts["usage"] = failure.usage
         try:
             self._finish(
-                lambda log: log.update_failure(message, failure.error_code, **facts)
+                lambda log: log._record_failure(message, failure.error_code, facts)
             )
         except Exception as error:
             _logger.exception(

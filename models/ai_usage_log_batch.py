@@ -28,6 +28,7 @@ class AiUsageLog(models.Model):
             else fields.Datetime.now()
         )
         facts = pricing_inputs(started, service, service.company_id, is_batch=True)
+        secrets = self._service_secrets(service.id)
         vals_list = []
         for result in results:
             vals = dict(
@@ -51,9 +52,7 @@ class AiUsageLog(models.Model):
                 vals.update(
                     status="failed",
                     error_code=result.error_code,
-                    error_message=redact_secrets(
-                        result.error_message, self._service_secrets(service.id)
-                    ),
+                    error_message=redact_secrets(result.error_message, secrets),
                     usage_state="missing",
                 )
                 vals_list.append(vals)

@@ -271,9 +271,17 @@ class AiUsageLog(models.Model):
                 extra["usage"] = checked_usage(extra["usage"])
             except UsageError as error:
                 raise UserError(str(error)) from None
+        secrets = self._service_secrets(self.sudo().service_id.id)
+        return self._record_failure(
+            redact_secrets(error_message, secrets), error_code, extra
+        )
+
+    def _record_failure(self, message, error_code, extra):
+        """update_failure of a ``message`` already redacted (the recorder
+        redacts once, with the call's own key too)."""
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_failure(log_id, error_message, error_code, extra)
+            lambda logs: logs._apply_failure(log_id, message, error_code, extra)
         )
         self._export_call(finished)
         return self
@@ -349,9 +357,7 @@ class AiUsageLog(models.Model):
         vals.update(
             status="failed",
             error_code=error_code or "error",
-            error_message=redact_secrets(
-                error_message, self._service_secrets(facts["service_id"])
-            ),
+            error_message=error_message,
         )
         if usage is not None:
             priced = self._usage_vals(
