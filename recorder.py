@@ -379,11 +379,17 @@ class SdkCall:
         except StreamEventError:
             self.invalid = True
 
-    def failed(self, error):
-        """No answer at all (connection refused, timeout...)."""
-        self.recorder.fail(
-            CallFailed(classify_exception(error)[0], exception_message(error))
-        )
+    def __enter__(self):
+        return self
+
+    def __exit__(self, _kind, error, _traceback):
+        """The send raised: no answer at all (connection refused, timeout...);
+        the error goes on to the SDK, which may retry."""
+        if error is not None and not self.recorder.finished:
+            self.recorder.fail(
+                CallFailed(classify_exception(error)[0], exception_message(error))
+            )
+        return False
 
     def closed(self, complete, error):
         """The SDK closed the response: ``complete`` when all of the body

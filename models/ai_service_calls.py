@@ -92,7 +92,7 @@ class AiService(models.Model):
                 self.env,
                 self.env._("Only AI administrators may test a service's connection."),
             )
-        recorder = self._recorder(
+        call = self._recorded_call(
             custom_api_key,
             body,
             endpoint=endpoint,
@@ -108,11 +108,11 @@ class AiService(models.Model):
                 endpoint,
             )
             return guard.answers[replay_key]
-        with recorder:
+        with call:
             payload, status, retry_count = self._api_client(
                 custom_api_key, dialect
             ).request_json(method, endpoint, body)
-            recorder.succeed(
+            call.succeed(
                 payload,
                 http_status=status,
                 retry_count=retry_count,
@@ -135,17 +135,17 @@ class AiService(models.Model):
         cannot be told to ask the same thing (see README)."""
         service = self._get_service()
         service._check_call_options(options)
-        recorder = service._recorder(
+        call = service._recorded_call(
             custom_api_key, None, endpoint=endpoint, model=model, **options
         )
-        with recorder:  # what api_call raises is logged, then raised as it is
+        with call:  # what api_call raises is logged, then raised as it is
             result = api_call()
             status = getattr(result, "status_code", None)
             status = status if isinstance(status, int) else 200
             if status >= 400:
-                recorder.fail(error_response_failure(status, to_payload(result), ""))
+                call.fail(error_response_failure(status, to_payload(result), ""))
             else:
-                recorder.succeed(result, http_status=status)
+                call.succeed(result, http_status=status)
         return result
 
     @api.private
@@ -179,7 +179,7 @@ class AiService(models.Model):
             endpoint, "POST", data, dialect, stream=True
         )
         endpoint, body = self._provider().streaming(endpoint, body, dialect)
-        recorder = self._recorder(
+        call = self._recorded_call(
             custom_api_key,
             body,
             endpoint=endpoint,
@@ -191,11 +191,11 @@ class AiService(models.Model):
         replay_key = guard.key(self.id, method, endpoint, body)
         if replay_key in guard.answers:
             return iter(guard.answers[replay_key])
-        with recorder:  # finished by the stream, once read, closed or dropped
+        with call:  # finished by the stream, once read, closed or dropped
             response, retry_count = self._api_client(
                 custom_api_key, dialect
             ).open_stream(endpoint, body)
-        return relay_stream(response, retry_count, recorder, guard, replay_key)
+        return relay_stream(response, retry_count, call, guard, replay_key)
 
     @api.private
     def openai_client(self, request_type="other", custom_api_key=None, **attribution):
@@ -268,9 +268,10 @@ class AiService(models.Model):
             api_version=self.api_version,
         )
 
-    def _recorder(self, custom_api_key, body, **log_values):
-        """The recorder of a call, its log values checked (UserError before
-        anything is sent or recorded)."""
+    def _recorded_call(self, custom_api_key, body, **log_values):
+        """The recorder that owns a call (recorder.CallRecorder: ``with`` it),
+        its log values checked: UserError before anything is sent or
+        recorded."""
         self.ensure_one()
         return CallRecorder(self, self._log_values(**log_values), body, custom_api_key)
 

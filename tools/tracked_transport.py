@@ -5,9 +5,10 @@ are logged like any other.
 Plain Python: ``open_call(method, path, body)`` returns the call object:
 - ``answer``: None to send the request, or (status, headers, content) to
   answer it without sending (a refusal, or a replayed answer);
+- a context manager around the send: leaving it with an error (no
+  response at all: connection refused, timeout...) finishes the call;
 - ``received(status, headers)``, ``chunk(bytes)`` as the body arrives,
-  ``closed(complete, error)`` once the SDK closed the response;
-- ``failed(error)`` when no response came at all."""
+  ``closed(complete, error)`` once the SDK closed the response."""
 
 import email.parser
 import email.policy
@@ -81,11 +82,8 @@ def make_transport_class(httpx):
                 return httpx.Response(
                     status, headers=headers, content=content, request=request
                 )
-            try:
+            with call:  # what the send raises finishes the call, then the SDK's
                 response = self.inner.handle_request(request)
-            except Exception as error:
-                call.failed(error)
-                raise
             call.received(response.status_code, response.headers)
             return httpx.Response(
                 response.status_code,
