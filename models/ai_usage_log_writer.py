@@ -31,7 +31,8 @@ FINISH_FACTS = frozenset(
         "response_model",
     }
 )
-OTEL_PARAMS = ("ai_usage_log.otel_endpoint", "ai_usage_log.otel_headers")
+OTEL_ENDPOINT_PARAM = "ai_usage_log.otel_endpoint"
+OTEL_HEADERS_PARAM = "ai_usage_log.otel_headers"
 
 
 _logger = logging.getLogger(__name__)
@@ -73,10 +74,13 @@ class AiUsageLog(models.Model):
                 cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             env = api.Environment(cr, self.env.uid, self.env.context, su=True)
             result = operation(env[self._name])
-        # The caller's cache predates the new rows (visible to it in test mode).
-        self.env[self._name].invalidate_model()
+        # The caller's cache predates the new rows (visible to it in test
+        # mode). Nothing to flush first: only this machinery writes logs, and
+        # the counters are not stored.
+        self.env[self._name].invalidate_model(flush=False)
         self.env["ai.service"].invalidate_model(
-            ["usage_count", "error_count", "last_used", "total_tokens", "total_cost"]
+            ["usage_count", "error_count", "last_used", "total_tokens", "total_cost"],
+            flush=False,
         )
         return result
 
@@ -179,6 +183,8 @@ class AiUsageLog(models.Model):
                     duration_ms=0,
                 )
         log_id = self._sql_insert(vals)
+        # a clock behind the one that closed the day (another server's) may
+        # start a call in it
         self._after_finish([vals["request_time"]])
         return log_id, (refusal, vals["error_code"]) if refusal else None
 
@@ -292,9 +298,10 @@ class AiUsageLog(models.Model):
         a call."""
         try:
             params = self.env["ir.config_parameter"].sudo()
-            endpoint, headers = (params.get_param(name) for name in OTEL_PARAMS)
+            endpoint = params.get_param(OTEL_ENDPOINT_PARAM)
             if not endpoint:
                 return
+            headers = params.get_param(OTEL_HEADERS_PARAM)
             exporter = otel.exporter_for(endpoint, headers or "")
             if exporter is None:
                 return

@@ -186,8 +186,7 @@ class TestCombinations(PricedCase):
         self.assertTrue(newer.active, "the row that priced calls stays")
         self.env.cr.execute(
             "SELECT count(*) FROM ai_model_price WHERE active GROUP BY"
-            " COALESCE(service_id, 0), provider, model_name, match_type, price_tier,"
-            " date_from,"
-            " min_input_tokens HAVING count(*) > 1"
+            " COALESCE(service_id, 0), price_provider, model_name, match_type,"
+            " price_tier, date_from, min_input_tokens HAVING count(*) > 1"
         )
         self.assertEqual(self.env.cr.fetchall(), [])

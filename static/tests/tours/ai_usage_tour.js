@@ -187,6 +187,31 @@ registry.category("web_tour.tours").add("ai_usage_log_tour", {
             content: "The catalogue's version is named",
             trigger: "#ai_usage_prices:contains('genai-prices')",
         },
+        {
+            content: "Open the configuration menu",
+            trigger: ".o_menu_sections [data-menu-xmlid='ai_usage_log.menu_ai_usage_config']",
+            run: "click",
+        },
+        {
+            content: "Open the price list",
+            trigger: "[data-menu-xmlid='ai_usage_log.menu_ai_usage_prices']",
+            run: "click",
+        },
+        {
+            content: "Look for one model",
+            trigger: ".o_list_view .o_searchview_input",
+            run: "edit gpt-4o-mini",
+        },
+        {
+            trigger: ".o_list_view .o_searchview_input",
+            run: "press Enter",
+        },
+        {
+            content: "A price reads as the price list states it: its symbol, no padding",
+            trigger:
+                ".o_list_view .o_data_row:contains('gpt-4o-mini') td[name='input_price']" +
+                ":contains('$'):contains('0.15'):not(:contains('0.150000'))",
+        },
     ],
 });
 
