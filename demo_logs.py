@@ -129,7 +129,7 @@ def create_demo_logs(logs, service_id, count, days):
             else 0,
             "total_tokens": input_tokens + output_tokens,
         }
-        vals = log._usage_vals(usage, model_name, log._facts())
+        vals = log._usage_vals(usage, model_name, log._pricing_inputs())
         vals.update(
             http_status=200,
             # about 4 characters of text per visible output token

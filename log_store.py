@@ -1,6 +1,6 @@
 """The SQL store of a call's log: its two writes (the start's INSERT, the
 finish's UPDATE) as single statements built with the fields' own
-conversions, and the facts of the calls this process started, so that
+conversions, and the start values of the calls this process started, so that
 finishing one needs no query. Functions of the ai.usage.log model they
 write (``logs``), in the cursor of their own transaction."""
 
@@ -16,7 +16,7 @@ from .models.ai_usage_log import error_rate_of
 # What finishing a call needs to know of its start (company_currency_id: the
 # currency of the log's company; price_provider: the catalogue its service
 # prices from), as SQL on ai_usage_log.
-FACTS = (
+START_VALUES = (
     "request_time",
     "model",
     "service_id",
@@ -28,7 +28,7 @@ FACTS = (
     "company_currency_id",
     "price_provider",
 )
-FACTS_COLUMNS = SQL(
+START_COLUMNS = SQL(
     "request_time, model, service_id, company_id, is_batch, endpoint, request_type,"
     " provider, (SELECT currency_id FROM res_company"
     " WHERE res_company.id = ai_usage_log.company_id),"
@@ -38,24 +38,25 @@ FACTS_COLUMNS = SQL(
 
 
 class _StartedCalls:
-    """The facts of the calls this process started and has not finished:
+    """The start values of the calls this process started and has not
+    finished:
     finishing a call then needs no query to read them back. Bounded; a call
     finished elsewhere (another worker, after a restart) reads them."""
 
     def __init__(self, size=10_000):
         self.size = size
-        self.facts = OrderedDict()
+        self.values = OrderedDict()
         self.lock = threading.Lock()
 
-    def put(self, key, facts):
+    def put(self, key, values):
         with self.lock:
-            self.facts[key] = facts
-            while len(self.facts) > self.size:
-                self.facts.popitem(last=False)
+            self.values[key] = values
+            while len(self.values) > self.size:
+                self.values.popitem(last=False)
 
     def take(self, key):
         with self.lock:
-            return self.facts.pop(key, None)
+            return self.values.pop(key, None)
 
 
 started_calls = _StartedCalls()
@@ -78,7 +79,7 @@ def column_values(logs, vals):
 
 
 def insert(logs, vals):
-    """INSERT a log; return its id, and remember a started call's facts."""
+    """INSERT a log; return its id, and remember a started call's start values."""
     now = fields.Datetime.now()
     row = column_values(logs, vals)
     row.update(
@@ -100,13 +101,13 @@ def insert(logs, vals):
             SQL.identifier(logs._table),
             SQL(", ").join(SQL.identifier(name) for name in row),
             tuple(row.values()),
-            FACTS_COLUMNS,
+            START_COLUMNS,
         )
     )
-    log_id, *facts = logs.env.cr.fetchone()
+    log_id, *values = logs.env.cr.fetchone()
     if started:  # a call that will be finished
         started_calls.put(
-            (logs.env.cr.dbname, log_id), dict(zip(FACTS, facts, strict=True))
+            (logs.env.cr.dbname, log_id), dict(zip(START_VALUES, values, strict=True))
         )
     return log_id
 
@@ -130,16 +131,16 @@ def update(logs, log_id, vals):
         raise MissingError(logs.env._("The usage log %s does not exist.", log_id))
 
 
-def call_facts(logs, log_id):
+def start_values(logs, log_id):
     """What finishing a log needs to know of its call: remembered when
     this process started it, else read in one query."""
-    facts = started_calls.take((logs.env.cr.dbname, log_id))
-    if facts:
-        return facts
+    values = started_calls.take((logs.env.cr.dbname, log_id))
+    if values:
+        return values
     logs.env.cr.execute(
         SQL(
             "SELECT %s FROM %s WHERE id = %s",
-            FACTS_COLUMNS,
+            START_COLUMNS,
             SQL.identifier(logs._table),
             log_id,
         )
@@ -147,4 +148,4 @@ def call_facts(logs, log_id):
     row = logs.env.cr.fetchone()
     if not row:
         raise MissingError(logs.env._("The usage log %s does not exist.", log_id))
-    return dict(zip(FACTS, row, strict=True))
+    return dict(zip(START_VALUES, row, strict=True))

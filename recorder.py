@@ -108,11 +108,11 @@ class CallRecorder:
     the stream it returned.
 
     Finishing never raises: a call that OpenAI answered is not lost because
-    its log could not be written (the server log then keeps its facts)."""
+    its log could not be written (the server log then keeps what it said)."""
 
-    def __init__(self, service, log_values, body=None, custom_api_key=None):
+    def __init__(self, service, start_values, body=None, custom_api_key=None):
         self.service = service
-        self.log_values = log_values
+        self.start_values = start_values
         self.body = body
         self.custom_api_key = custom_api_key
         self.log = None
@@ -132,7 +132,7 @@ class CallRecorder:
 
     @property
     def endpoint(self):
-        return self.log_values.get("endpoint")
+        return self.start_values.get("endpoint")
 
     def secrets(self):
         return [self.service.sudo().api_key, self.custom_api_key]
@@ -143,7 +143,7 @@ class CallRecorder:
         the call still goes out; its end records the whole call."""
         try:
             self.log = self.service.env["ai.usage.log"].create_usage_log(
-                service=self.service, body=self.body, **self.log_values
+                service=self.service, body=self.body, **self.start_values
             )
         except UserError:
             raise
@@ -154,33 +154,37 @@ class CallRecorder:
             )
         return self
 
-    def succeed(self, result, **facts):
+    def succeed(self, result, **finish_values):
         """Finish the log from the answer (a dict, a requests.Response or an
-        SDK object); ``facts``: log values the answer does not hold."""
+        SDK object); ``finish_values``: what the answer does not hold."""
         self.finished = True
         try:
-            self._finish(lambda log: log.update_success(result, **facts))
+            self._finish(lambda log: log.update_success(result, **finish_values))
         except Exception as error:
             _logger.exception(
                 "ai_usage_log: a successful call could not be recorded; "
                 "service %s, endpoint %s, model %s, usage %s",
                 self.service.id,
                 self.endpoint,
-                self.log_values.get("model"),
+                self.start_values.get("model"),
                 valid_usage(result),
             )
             self._finish_bare("success", valid_usage(result), error)
 
-    def fail(self, failure, **facts):
+    def fail(self, failure, **finish_values):
         """Finish the log as failed (``failure``: a CallFailed)."""
         self.finished = True
         message = redact_secrets(failure.message, self.secrets())
-        facts.update(http_status=failure.http_status, retry_count=failure.retry_count)
+        finish_values.update(
+            http_status=failure.http_status, retry_count=failure.retry_count
+        )
         if failure.usage is not None:
-            facts["usage"] = failure.usage
+            finish_values["usage"] = failure.usage
         try:
             self._finish(
-                lambda log: log._record_failure(message, failure.error_code, facts)
+                lambda log: log._record_failure(
+                    message, failure.error_code, finish_values
+                )
             )
         except Exception as error:
             _logger.exception(
@@ -220,7 +224,7 @@ class CallRecorder:
                     self.endpoint,
                 )
         self.log = self.service.env["ai.usage.log"]._record_start(
-            self.service, self.log_values, check_limits=False
+            self.service, self.start_values, check_limits=False
         )
         return finish(self.log)
 
@@ -262,7 +266,7 @@ def finish_stream(recorder, outcome, http_status, retry_count=0):
             outcome.usage_source or {},
             http_status=http_status,
             retry_count=retry_count,
-            **outcome.facts,
+            **outcome.finish_values,
         )
     else:
         failure = CallFailed(
@@ -272,7 +276,7 @@ def finish_stream(recorder, outcome, http_status, retry_count=0):
             retry_count=retry_count,
             usage=valid_usage(outcome.usage_source),
         )
-        recorder.fail(failure, **outcome.facts)
+        recorder.fail(failure, **outcome.finish_values)
 
 
 def relay_stream(response, retry_count, recorder, guard, replay_key):
@@ -320,12 +324,12 @@ def _relay_events(response, retry_count, recorder, guard, replay_key):
 class SdkCall:
     """One HTTP attempt of the openai SDK, as tools.tracked_transport sees it."""
 
-    def __init__(self, service, log_values, method, endpoint, body, custom_api_key):
+    def __init__(self, service, start_values, method, endpoint, body, custom_api_key):
         body = body or {}
         self.recorder = CallRecorder(
             service,
             dict(
-                log_values,
+                start_values,
                 endpoint=endpoint,
                 model=body.get("model"),
                 is_stream=bool(body.get("stream")),
@@ -413,7 +417,7 @@ class SdkCall:
             payload = None
         audio = self.headers.get("content-type", "").startswith("audio/")
         download = payload is None and (
-            audio or self.recorder.log_values.get("model") is None
+            audio or self.recorder.start_values.get("model") is None
         )
         if error is not None or not complete:
             self.recorder.fail(
@@ -449,7 +453,7 @@ class SdkCall:
             self.recorder.succeed(
                 payload,
                 http_status=self.status,
-                expect_usage=self.recorder.log_values.get("model") is not None,
+                expect_usage=self.recorder.start_values.get("model") is not None,
             )
             self.guard.answers[self.replay_key] = self._replayable(raw)
 

@@ -344,7 +344,7 @@ class AiModelPrice(models.Model):
 
     @api.model
     def _price_or_catalogue(
-        self, model_name, facts, day, tier="standard", input_tokens=0
+        self, model_name, inputs, day, tier="standard", input_tokens=0
     ):
         """_find_price_values, after adding the catalogue's rows of a model
         absent from the list: of a dated snapshot the catalogue prices apart
@@ -353,7 +353,7 @@ class AiModelPrice(models.Model):
         when nothing matched. Added rows stay visible and
         editable; a model the list has, even archived or from a later date,
         is never added again."""
-        service_id = facts["service_id"]
+        service_id = inputs["service_id"]
         found = self._find_price_values(
             model_name or "", service_id, day, tier, input_tokens
         )
@@ -364,8 +364,8 @@ class AiModelPrice(models.Model):
             # call's own pricing will
             return found
         provider = (
-            facts["price_provider"]
-            if "price_provider" in facts  # known to a call's facts: no query
+            inputs["price_provider"]
+            if "price_provider" in inputs  # known to a call's start values: no query
             else self.env["ai.service"].sudo().browse(service_id).price_provider
         )
         if not provider:
@@ -395,13 +395,13 @@ class AiModelPrice(models.Model):
         return found
 
     @api.model
-    def _cost_vals(self, usage, model_name, facts):
+    def _cost_vals(self, usage, model_name, inputs):
         """Log values pricing ``usage`` of ``model_name`` for a call whose
-        ``facts`` are those of pricing_inputs: the prices used, the cost in
+        ``inputs`` are those of pricing_inputs: the prices used, the cost in
         their currency and in the company's (at the request date); or
         price_missing."""
-        when = fields.Date.to_date(facts["request_time"])
-        tier = pricing_tier(facts)
+        when = fields.Date.to_date(inputs["request_time"])
+        tier = pricing_tier(inputs)
         missing = {
             "price_missing": True,
             "price_id": False,
@@ -409,7 +409,7 @@ class AiModelPrice(models.Model):
         }
         found = self._price_or_catalogue(
             model_name,
-            facts,
+            inputs,
             when,
             tier,
             usage.get("input_tokens") or 0,
@@ -423,12 +423,12 @@ class AiModelPrice(models.Model):
             # the row has no price for a kind of this usage (audio...)
             return dict(missing, price_id=price_id)
         cost_company = cost
-        if currency_id != facts["company_currency_id"]:
+        if currency_id != inputs["company_currency_id"]:
             currencies = self.env["res.currency"]
             cost_company = currencies.browse(currency_id)._convert(
                 cost,
-                currencies.browse(facts["company_currency_id"]),
-                self.env["res.company"].browse(facts["company_id"]),
+                currencies.browse(inputs["company_currency_id"]),
+                self.env["res.company"].browse(inputs["company_id"]),
                 when,
                 round=False,
             )

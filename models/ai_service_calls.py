@@ -228,13 +228,15 @@ class AiService(models.Model):
                     provider.label,
                 )
             )
-        log_values = service._log_values(request_type=request_type, **attribution)
+        start_values = service._start_values(request_type=request_type, **attribution)
         base_url = provider.sdk_base_url(service.api_base_url, service.api_version)
         base_path = urlsplit(base_url).path.rstrip("/")
 
         def open_call(method, path, body):
             endpoint = provider.endpoint_of(path, base_path)
-            return SdkCall(service, log_values, method, endpoint, body, custom_api_key)
+            return SdkCall(
+                service, start_values, method, endpoint, body, custom_api_key
+            )
 
         transport = make_transport_class(httpx)(httpx.HTTPTransport(), open_call)
         options = {
@@ -268,12 +270,14 @@ class AiService(models.Model):
             api_version=self.api_version,
         )
 
-    def _recorded_call(self, custom_api_key, body, **log_values):
+    def _recorded_call(self, custom_api_key, body, **start_values):
         """The recorder that owns a call (recorder.CallRecorder: ``with`` it),
         its log values checked: UserError before anything is sent or
         recorded."""
         self.ensure_one()
-        return CallRecorder(self, self._log_values(**log_values), body, custom_api_key)
+        return CallRecorder(
+            self, self._start_values(**start_values), body, custom_api_key
+        )
 
     def _validate_request(self, endpoint, method, data, dialect, stream=False):
         """Return (endpoint, method, body) checked and normalised for the
@@ -349,7 +353,7 @@ class AiService(models.Model):
     def _check_call_options(self, options):
         check_caller_values(self.env, options, CALL_OPTIONS)
 
-    def _log_values(self, **values):
+    def _start_values(self, **values):
         """Check what a caller gave for the log; raise UserError on bad input
         before anything is sent."""
         self.env["ai.usage.log"]._check_request_type(values.get("request_type"))

@@ -123,7 +123,7 @@ class AiService(models.Model):
         if logs:
             return logs
         service = self._get_service()
-        log_values = service._log_values(request_type=request_type, **attribution)
+        start_values = service._start_values(request_type=request_type, **attribution)
         client = service.openai_client(request_type=request_type, **attribution)
         batch = client.batches.retrieve(batch_id)
         if batch.status not in BATCH_ENDED:
@@ -146,5 +146,5 @@ class AiService(models.Model):
                 self.env._("Batch %(batch)s: %(error)s", batch=batch_id, error=error)
             ) from None
         return self.env["ai.usage.log"]._record_batch(
-            service, batch.model_dump(), results, log_values
+            service, batch.model_dump(), results, start_values
         )

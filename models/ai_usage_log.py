@@ -286,7 +286,8 @@ class AiUsageLog(models.Model):
                 else False
             )
 
-    def _facts(self):
+    def _pricing_inputs(self):
+        """What this log's call is priced with (tools.pricing), and its model."""
         self.ensure_one()
         return dict(
             pricing_inputs(

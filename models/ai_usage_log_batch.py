@@ -14,7 +14,7 @@ class AiUsageLog(models.Model):
     _inherit = "ai.usage.log"
 
     @api.model
-    def _record_batch(self, service, batch, results, log_values):
+    def _record_batch(self, service, batch, results, start_values):
         """Log each request of a finished Batch API job (``batch``: the
         Batch object as a dict; ``results``: its BatchResults), priced at
         the batch rate of the day it was created, with its custom_id as
@@ -27,12 +27,12 @@ class AiUsageLog(models.Model):
             if ended
             else fields.Datetime.now()
         )
-        facts = pricing_inputs(started, service, service.company_id, is_batch=True)
+        inputs = pricing_inputs(started, service, service.company_id, is_batch=True)
         secrets = self._service_secrets(service.id)
         vals_list = []
         for result in results:
             vals = dict(
-                log_values,
+                start_values,
                 service_id=service.id,
                 provider=service.provider,
                 company_id=service.company_id.id,
@@ -63,9 +63,9 @@ class AiUsageLog(models.Model):
                 usage = None
                 vals.update(error_code="usage_invalid", error_message=str(error))
             model_name = vals.get("response_model") or vals["model"]
-            call_facts = dict(facts, service_tier=vals.get("service_tier"))
+            call_inputs = dict(inputs, service_tier=vals.get("service_tier"))
             vals["status"] = "success"
-            vals.update(self._usage_vals(usage, model_name, call_facts))
+            vals.update(self._usage_vals(usage, model_name, call_inputs))
             vals_list.append(vals)
         created = logs.create(vals_list)
         unpriced = created.filtered(lambda log: log.price_missing)

@@ -109,7 +109,7 @@ class AiUsageLog(models.Model):
         for log in self.filtered(lambda lg: lg.usage_state in ("reported", "partial")):
             usage = {name: log[name] for name in USAGE_FIELDS}
             vals = self.env["ai.model.price"]._cost_vals(
-                usage, log.response_model or log.model, log._facts()
+                usage, log.response_model or log.model, log._pricing_inputs()
             )
             log.write(vals)
             if vals["price_missing"]:

@@ -21,7 +21,7 @@ from ..tools.usage import (
 from .ai_usage_log import UNKNOWN_ATTRIBUTION
 
 # What the call machinery tells a log's end besides the answer itself.
-FINISH_FACTS = frozenset(
+FINISH_VALUES = frozenset(
     {
         "http_status",
         "retry_count",
@@ -38,11 +38,13 @@ OTEL_HEADERS_PARAM = "ai_usage_log.otel_headers"
 _logger = logging.getLogger(__name__)
 
 
-def _span_times(call):
-    """(start, end) of a call in nanoseconds since the epoch (its UTC
-    request and response times)."""
-    start = call["request_time"].replace(tzinfo=UTC).timestamp()
-    end = (call.get("response_time") or call["request_time"]).replace(tzinfo=UTC)
+def _span_times(finished):
+    """(start, end) of a finished call's values, in nanoseconds since the
+    epoch (its UTC request and response times)."""
+    start = finished["request_time"].replace(tzinfo=UTC).timestamp()
+    end = (finished.get("response_time") or finished["request_time"]).replace(
+        tzinfo=UTC
+    )
     return int(start * 1e9), int(end.timestamp() * 1e9)
 
 
@@ -53,7 +55,7 @@ class AiUsageLog(models.Model):
     whatever happens to the caller's transaction. Every call writes twice,
     so these two writes are single SQL statements built with the fields' own
     conversions. Only the call machinery writes: what a caller may say is
-    CALLER_FIELDS and FINISH_FACTS, everything else is measured."""
+    CALLER_FIELDS and FINISH_VALUES, everything else is measured."""
 
     _inherit = "ai.usage.log"
 
@@ -94,9 +96,9 @@ class AiUsageLog(models.Model):
         log_store.update(self, log_id, vals)
 
     @api.model
-    def _call_facts(self, log_id):
-        """What finishing a log needs to know of its call."""
-        return log_store.call_facts(self, log_id)
+    def _start_values(self, log_id):
+        """What finishing a log needs to know of its start."""
+        return log_store.start_values(self, log_id)
 
     @api.model
     def _prepare_log_vals(self, service, **values):
@@ -189,7 +191,7 @@ class AiUsageLog(models.Model):
         return log_id, (refusal, vals["error_code"]) if refusal else None
 
     @api.model
-    def _usage_vals(self, usage, model_name, facts):
+    def _usage_vals(self, usage, model_name, inputs):
         """Token and cost values for ``usage`` (a dict from extract_usage,
         or None when the response reported none)."""
         if usage is None:
@@ -199,7 +201,7 @@ class AiUsageLog(models.Model):
             # SQL in the usual case, the catalogue rows it may add have their
             # own, and a statement failing anyway leaves the recorder's last
             # resort (_finish_bare), which keeps the usage
-            cost = self.env["ai.model.price"]._cost_vals(usage, model_name, facts)
+            cost = self.env["ai.model.price"]._cost_vals(usage, model_name, inputs)
         except Exception as error:
             _logger.exception(
                 "ai_usage_log: a call could not be priced; its cost is unknown"
@@ -226,17 +228,17 @@ class AiUsageLog(models.Model):
             )
 
     @staticmethod
-    def _finish_vals(facts):
+    def _finish_vals(start):
         now = fields.Datetime.now()
         duration = (
-            (now - facts["request_time"]).total_seconds() * 1000
-            if facts["request_time"]
+            (now - start["request_time"]).total_seconds() * 1000
+            if start["request_time"]
             else 0
         )
         # the real cost replaces what a budget reserved; the request type
         # (unchanged) tells _column_values whether the error rate counts
         return {
-            "request_type": facts["request_type"],
+            "request_type": start["request_type"],
             "response_time": now,
             "duration_ms": max(int(duration), 0),
             "reserved_cost": 0,
@@ -244,58 +246,60 @@ class AiUsageLog(models.Model):
         }
 
     @api.private
-    def update_success(self, result, expect_usage=True, **extra):
+    def update_success(self, result, expect_usage=True, **finish_values):
         """Finish the log from an OpenAI result (a dict, a requests.Response
-        or an openai SDK object): usage, cost, response facts. Python only.
+        or an openai SDK object): usage, cost, what the response says. Python only.
 
         A result without usage is recorded with usage unknown and error
         code ``usage_missing`` (unless ``expect_usage`` is False, for calls
         that bill no tokens such as listing models); impossible token counts
-        with ``usage_invalid``. Extra keywords: the facts of FINISH_FACTS
+        with ``usage_invalid``. Extra keywords: the finish values of FINISH_VALUES
         (``http_status``, ``retry_count``...); usage and cost come from the
         result only."""
         self.ensure_one()
-        self._check_finish_facts(extra)
+        self._check_finish_values(finish_values)
         payload = to_payload(result)
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_success(log_id, payload, expect_usage, extra)
+            lambda logs: logs._apply_success(
+                log_id, payload, expect_usage, finish_values
+            )
         )
         self._export_call(finished)
         return self
 
     @api.private
-    def update_failure(self, error_message, error_code=None, **extra):
+    def update_failure(self, error_message, error_code=None, **finish_values):
         """Finish the log as failed. Python only. The message is stored with
-        any API key redacted. Extra keywords: the facts of FINISH_FACTS, and
+        any API key redacted. Extra keywords: the finish values of FINISH_VALUES, and
         ``usage`` (token counts as extract_usage gives them) for what the
         failed call reported."""
         self.ensure_one()
-        self._check_finish_facts(extra, allowed=FINISH_FACTS | {"usage"})
-        if extra.get("usage") is not None:
+        self._check_finish_values(finish_values, allowed=FINISH_VALUES | {"usage"})
+        if finish_values.get("usage") is not None:
             try:
-                extra["usage"] = checked_usage(extra["usage"])
+                finish_values["usage"] = checked_usage(finish_values["usage"])
             except UsageError as error:
                 raise UserError(str(error)) from None
         secrets = self._service_secrets(self.sudo().service_id.id)
         return self._record_failure(
-            redact_secrets(error_message, secrets), error_code, extra
+            redact_secrets(error_message, secrets), error_code, finish_values
         )
 
-    def _record_failure(self, message, error_code, extra):
+    def _record_failure(self, message, error_code, finish_values):
         """update_failure of a ``message`` already redacted (the recorder
         redacts once, with the call's own key too)."""
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_failure(log_id, message, error_code, extra)
+            lambda logs: logs._apply_failure(log_id, message, error_code, finish_values)
         )
         self._export_call(finished)
         return self
 
-    def _export_call(self, call):
-        """Send a finished, committed call to the OpenTelemetry collector of
-        the system parameters, if any. Never raises: telemetry is not worth
-        a call."""
+    def _export_call(self, finished):
+        """Send a finished, committed call (its values ``finished``) to the
+        OpenTelemetry collector of the system parameters, if any. Never
+        raises: telemetry is not worth a call."""
         try:
             params = self.env["ir.config_parameter"].sudo()
             endpoint = params.get_param(OTEL_ENDPOINT_PARAM)
@@ -305,23 +309,19 @@ class AiUsageLog(models.Model):
             exporter = otel.exporter_for(endpoint, headers or "")
             if exporter is None:
                 return
-            service = self.env["ai.service"].sudo().browse(call["service_id"])
-            call = dict(
-                call,
-                price_provider=service.price_provider,
-                api_base_url=service.api_base_url,
-            )
-            exporter.export(call, *_span_times(call))
+            service = self.env["ai.service"].sudo().browse(finished["service_id"])
+            finished = dict(finished, api_base_url=service.api_base_url)
+            exporter.export(finished, *_span_times(finished))
         except Exception:
             _logger.warning("ai_usage_log: a call could not be exported", exc_info=True)
 
-    def _check_finish_facts(self, facts, allowed=FINISH_FACTS):
-        if set(facts) - allowed:
+    def _check_finish_values(self, finish_values, allowed=FINISH_VALUES):
+        if set(finish_values) - allowed:
             raise UserError(
                 self.env._(
                     "A caller cannot set %(fields)s on a usage log; it may give: "
                     "%(allowed)s.",
-                    fields=", ".join(sorted(set(facts) - allowed)),
+                    fields=", ".join(sorted(set(finish_values) - allowed)),
                     allowed=", ".join(sorted(allowed)),
                 )
             )
@@ -329,12 +329,12 @@ class AiUsageLog(models.Model):
     # Both run in the log's own transaction: the caller's snapshot
     # (REPEATABLE READ) may predate the log's creation.
     @api.model
-    def _apply_success(self, log_id, payload, expect_usage, extra):
-        facts = self._call_facts(log_id)
-        vals = self._finish_vals(facts)
+    def _apply_success(self, log_id, payload, expect_usage, finish_values):
+        start = self._start_values(log_id)
+        vals = self._finish_vals(start)
         vals.update(status="success", **extract_response_info(payload))
-        model_name = vals.get("response_model") or facts["model"]
-        if not facts["model"] and model_name:
+        model_name = vals.get("response_model") or start["model"]
+        if not start["model"] and model_name:
             vals["model"] = model_name
         try:
             usage = extract_usage(payload)
@@ -348,19 +348,19 @@ class AiUsageLog(models.Model):
                     error_message="The response reported no token usage.",
                 )
         if usage is not None or expect_usage:
-            facts = dict(facts, service_tier=vals.get("service_tier"))
-            vals.update(self._usage_vals(usage, model_name, facts))
-        vals.update(extra)
+            inputs = dict(start, service_tier=vals.get("service_tier"))
+            vals.update(self._usage_vals(usage, model_name, inputs))
+        vals.update(finish_values)
         self._sql_update(log_id, vals)
-        self._after_finish([facts["request_time"]])
-        return dict(facts, **vals, id=log_id)
+        self._after_finish([start["request_time"]])
+        return dict(start, **vals, id=log_id)
 
     @api.model
-    def _apply_failure(self, log_id, error_message, error_code, extra):
-        facts = self._call_facts(log_id)
-        extra = dict(extra)
-        usage = extra.pop("usage", None)
-        vals = self._finish_vals(facts)
+    def _apply_failure(self, log_id, error_message, error_code, finish_values):
+        start = self._start_values(log_id)
+        finish_values = dict(finish_values)
+        usage = finish_values.pop("usage", None)
+        vals = self._finish_vals(start)
         vals.update(
             status="failed",
             error_code=error_code or "error",
@@ -368,7 +368,7 @@ class AiUsageLog(models.Model):
         )
         if usage is not None:
             priced = self._usage_vals(
-                usage, extra.get("response_model") or facts["model"], facts
+                usage, finish_values.get("response_model") or start["model"], start
             )
             # the call's own error stays the log's; a pricing failure is logged
             priced.pop("error_code", None)
@@ -376,10 +376,10 @@ class AiUsageLog(models.Model):
             vals.update(priced, usage_state="partial")
         else:
             vals["usage_state"] = "missing"
-        vals.update(extra)
+        vals.update(finish_values)
         self._sql_update(log_id, vals)
-        self._after_finish([facts["request_time"]])
-        return dict(facts, **vals, id=log_id)
+        self._after_finish([start["request_time"]])
+        return dict(start, **vals, id=log_id)
 
     def _finish_bare(self, status, usage, error):
         """The last resort when finishing a log failed (``error``): write what
@@ -395,7 +395,7 @@ class AiUsageLog(models.Model):
             if logs.env.cr.fetchone() != ("processing",):
                 return  # finished after all (what failed came after the write)
             vals = dict(
-                logs._finish_vals(logs._call_facts(log_id)),
+                logs._finish_vals(logs._start_values(log_id)),
                 status=status,
                 usage_state="missing" if usage is None else "reported",
                 price_missing=usage is not None,

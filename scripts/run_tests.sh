@@ -66,7 +66,7 @@ snapshot() {
             JOIN ir_model_data d ON d.model = 'ir.rule' AND d.res_id = r.id AND d.module = 'ai_usage_log'
         UNION ALL SELECT 'menu ' || m.id || ' ' || (m.name::text) || ' ' || coalesce(m.action, '') FROM ir_ui_menu m
             JOIN ir_model_data d ON d.model = 'ir.ui.menu' AND d.res_id = m.id AND d.module = 'ai_usage_log'
-        UNION ALL SELECT 'price ' || id || ' ' || model_name || ' ' || provider || ' ' || date_from || ' '
+        UNION ALL SELECT 'price ' || id || ' ' || model_name || ' ' || price_provider || ' ' || date_from || ' '
             || price_tier || ' ' || match_type || ' ' || input_price || ' ' || output_price FROM ai_model_price
         ORDER BY 1" > "$1"
 }

@@ -45,7 +45,7 @@ class PricedCase(AiUsageCase):
                 "is_batch": batch,
             }
         )
-        log.write(log._usage_vals(token_usage, model_name, log._facts()))
+        log.write(log._usage_vals(token_usage, model_name, log._pricing_inputs()))
         if log.price_missing:
             log._clear_cost()
         return log

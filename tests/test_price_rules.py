@@ -243,7 +243,7 @@ class TestPriceRules(PricedCase):
                 continue
             Price.create(vals)
         for model, day, service_tier, batch, input_tokens in calls:
-            facts = {
+            inputs = {
                 "request_time": datetime.combine(day, datetime.min.time()),
                 "service_id": self.service.id,
                 "company_id": self.company.id,
@@ -251,7 +251,7 @@ class TestPriceRules(PricedCase):
                 "service_tier": service_tier,
                 "is_batch": batch,
             }
-            priced = self.Price._cost_vals(usage(input_tokens, 10), model, facts)
+            priced = self.Price._cost_vals(usage(input_tokens, 10), model, inputs)
             # read after the call: the catalogue rows a call adds count too
             active = [self.fields_of(price) for price in Price.search([])]
             tier = (

@@ -74,15 +74,15 @@ class TestStreamOutcome(BaseCase):
         outcome = watch(events)
         self.assertEqual(outcome.status, "success")
         self.assertEqual(outcome.usage_source["usage"], chat_usage(10, 16))
-        self.assertEqual(outcome.facts["finish_reason"], "stop")
-        self.assertEqual(outcome.facts["response_length"], len(REPLY_TEXT))
-        self.assertEqual(outcome.facts["time_to_first_token_ms"], 0)
+        self.assertEqual(outcome.finish_values["finish_reason"], "stop")
+        self.assertEqual(outcome.finish_values["response_length"], len(REPLY_TEXT))
+        self.assertEqual(outcome.finish_values["time_to_first_token_ms"], 0)
 
     def test_a_responses_stream_completed(self):
         outcome = watch(responses_events())
         self.assertEqual(outcome.status, "success")
         self.assertEqual(outcome.usage_source["response"]["usage"]["input_tokens"], 100)
-        self.assertEqual(outcome.facts["response_length"], len(REPLY_TEXT))
+        self.assertEqual(outcome.finish_values["response_length"], len(REPLY_TEXT))
 
     def test_incomplete_is_a_success_with_its_reason(self):
         outcome = watch(
@@ -93,7 +93,7 @@ class TestStreamOutcome(BaseCase):
             )
         )
         self.assertEqual(outcome.status, "success")
-        self.assertEqual(outcome.facts["finish_reason"], "max_output_tokens")
+        self.assertEqual(outcome.finish_values["finish_reason"], "max_output_tokens")
 
     def test_failed_keeps_its_code_and_usage(self):
         outcome = watch(

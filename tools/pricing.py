@@ -71,8 +71,9 @@ def compute_cost(usage, prices):
 
 
 def pricing_inputs(request_time, service, company, service_tier=None, is_batch=False):
-    """What ``_cost_vals`` prices a call with (its facts): when it was made,
-    by which service for which company (and its currency), at which tier."""
+    """What ``_cost_vals`` prices a call with (its pricing inputs): when it
+    was made, by which service (and the catalogue it prices from) for which
+    company (and its currency), at which tier."""
     return {
         "request_time": request_time,
         "service_id": service.id,
@@ -84,13 +85,13 @@ def pricing_inputs(request_time, service, company, service_tier=None, is_batch=F
     }
 
 
-def pricing_tier(facts):
+def pricing_tier(inputs):
     """The price tier of a call: batch for the Batch API, else the service
     tier its response names ('default' or none: standard; 'fast' is shown
     as priority). A tier we have no rows for (scale) gets no price."""
-    if facts.get("is_batch"):
+    if inputs.get("is_batch"):
         return "batch"
-    tier = facts.get("service_tier") or "default"
+    tier = inputs.get("service_tier") or "default"
     return {"default": "standard", "auto": "standard", "fast": "priority"}.get(
         tier, tier
     )

@@ -84,13 +84,15 @@ class SseParser:
 class StreamOutcome:
     """What a stream's log records: ``status`` (success or failed),
     ``error_code`` and ``message`` of a failure, ``usage_source`` (the
-    payload carrying the usage, or None) and ``facts`` (log values:
-    finish reason, response length, time to first token)."""
+    payload carrying the usage, or None) and ``finish_values`` (finish
+    reason, response length, time to first token)."""
 
-    def __init__(self, status, usage_source, facts, error_code=None, message=None):
+    def __init__(
+        self, status, usage_source, finish_values, error_code=None, message=None
+    ):
         self.status = status
         self.usage_source = usage_source
-        self.facts = facts
+        self.finish_values = finish_values
         self.error_code = error_code
         self.message = message
 
@@ -209,15 +211,17 @@ class StreamWatcher:
     def outcome(self, ending, cause=None):
         """The outcome of the stream, which ended as ``ending`` (ENDED,
         ABANDONED or INVALID); ``cause``: what cut it, for the message."""
-        facts = {
+        finish_values = {
             "time_to_first_token_ms": self.first_event_ms,
             "response_length": self.response_length,
         }
         if self.finish_reason:
-            facts["finish_reason"] = self.finish_reason
+            finish_values["finish_reason"] = self.finish_reason
         if self.terminal and ending != INVALID:
             status, code, message = self.terminal
-            return StreamOutcome(status, self.usage_source, facts, code, message)
+            return StreamOutcome(
+                status, self.usage_source, finish_values, code, message
+            )
         if ending == INVALID:
             code, message = "invalid_json", self.invalid or cause
         elif ending == ABANDONED:
@@ -228,4 +232,4 @@ class StreamWatcher:
             message = "The stream ended before its final event" + (
                 f": {cause}" if cause else "."
             )
-        return StreamOutcome("failed", self.usage_source, facts, code, message)
+        return StreamOutcome("failed", self.usage_source, finish_values, code, message)

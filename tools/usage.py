@@ -1,5 +1,5 @@
 """Reading what an AI response reports: its usage (every kind of token,
-seconds, characters) and its facts (id, model, finish reason, service
+seconds, characters) and what else it says (id, model, finish reason, service
 tier...), by its shape: OpenAI's (also Azure's and every OpenAI-compatible
 server's), Anthropic's Messages API and Google's Gemini API, as JSON or as
 their SDKs' objects. No Odoo in here."""
