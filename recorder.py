@@ -110,11 +110,22 @@ class CallRecorder:
     Finishing never raises: a call that OpenAI answered is not lost because
     its log could not be written (the server log then keeps what it said)."""
 
-    def __init__(self, service, start_values, body=None, custom_api_key=None):
+    def __init__(
+        self,
+        service,
+        start_values,
+        body=None,
+        custom_api_key=None,
+        measured=None,
+        check_limits=True,
+    ):
         self.service = service
         self.start_values = start_values
         self.body = body
         self.custom_api_key = custom_api_key
+        # what the machinery knows of a captured call (source module...)
+        self.measured = measured
+        self.check_limits = check_limits
         self.log = None
         self.finished = False
 
@@ -142,8 +153,12 @@ class CallRecorder:
         are checked as it is written (AiCallRefused). If writing it fails,
         the call still goes out; its end records the whole call."""
         try:
-            self.log = self.service.env["ai.usage.log"].create_usage_log(
-                service=self.service, body=self.body, **self.start_values
+            self.log = self.service.env["ai.usage.log"]._record_start(
+                self.service,
+                self.start_values,
+                self.body,
+                check_limits=self.check_limits,
+                measured=self.measured,
             )
         except UserError:
             raise
@@ -224,7 +239,7 @@ class CallRecorder:
                     self.endpoint,
                 )
         self.log = self.service.env["ai.usage.log"]._record_start(
-            self.service, self.start_values, check_limits=False
+            self.service, self.start_values, check_limits=False, measured=self.measured
         )
         return finish(self.log)
 
@@ -322,20 +337,35 @@ def _relay_events(response, retry_count, recorder, guard, replay_key):
 
 
 class SdkCall:
-    """One HTTP attempt of the openai SDK, as tools.tracked_transport sees it."""
+    """One HTTP attempt of the openai SDK, as tools.tracked_transport sees
+    it, or of a captured request (captured_calls), as tools.capture does;
+    ``model``: when the body does not name it (Gemini names it in the URL)."""
 
-    def __init__(self, service, start_values, method, endpoint, body, custom_api_key):
+    def __init__(
+        self,
+        service,
+        start_values,
+        method,
+        endpoint,
+        body,
+        custom_api_key,
+        measured=None,
+        check_limits=True,
+        model=None,
+    ):
         body = body or {}
         self.recorder = CallRecorder(
             service,
             dict(
                 start_values,
                 endpoint=endpoint,
-                model=body.get("model"),
-                is_stream=bool(body.get("stream")),
+                model=model or body.get("model"),
+                is_stream=bool(body.get("stream")) or ":stream" in endpoint,
             ),
             body,
             custom_api_key,
+            measured,
+            check_limits,
         )
         self.guard = ReplayGuard.of(service.env.cr)
         self.replay_key = self.guard.key(service.id, method, endpoint, body)

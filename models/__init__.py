@@ -5,12 +5,14 @@ from . import ai_model_price_catalogue
 from . import ai_service
 from . import ai_service_calls
 from . import ai_service_helpers
+from . import ai_service_capture
 from . import ai_usage_budget
 from . import ai_usage_alert
 from . import ai_usage_log
 from . import ai_usage_log_writer
 from . import ai_usage_log_batch
 from . import ai_usage_log_pricing
+from . import ai_usage_log_capture
 from . import ai_usage_log_daily
 from . import ai_usage_log_total
 from . import ai_usage_report

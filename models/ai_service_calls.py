@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from .. import captured_calls
 from ..caller_values import CALL_OPTIONS, check_caller_values
 from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
 from ..rights import check_ai_admin
-from ..tools import providers
+from ..tools import capture, providers
 from ..tools.http_client import ApiClient, error_response_failure
 from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
 from ..tools.tracked_transport import make_transport_class
@@ -45,7 +46,10 @@ class AiService(models.Model):
         if self:
             self.ensure_one()
             return self
-        service = self.search([("company_id", "in", self.env.company.ids)], limit=1)
+        service = self.search(
+            [("company_id", "in", self.env.company.ids), ("is_captured", "=", False)],
+            limit=1,
+        )
         if not service:
             raise UserError(
                 self.env._(
@@ -139,7 +143,8 @@ class AiService(models.Model):
             custom_api_key, None, endpoint=endpoint, model=model, **options
         )
         with call:  # what api_call raises is logged, then raised as it is
-            result = api_call()
+            with capture.own_call():  # logged here: not captured again
+                result = api_call()
             status = getattr(result, "status_code", None)
             status = status if isinstance(status, int) else 200
             if status >= 400:
@@ -275,6 +280,8 @@ class AiService(models.Model):
         its log values checked: UserError before anything is sent or
         recorded."""
         self.ensure_one()
+        # the values of the usage_context() blocks around, unless given
+        start_values = dict(captured_calls.context_values(), **start_values)
         return CallRecorder(
             self, self._start_values(**start_values), body, custom_api_key
         )

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 
 from ..tools.pricing import pricing_inputs
 from ..tools.redaction import redact_secrets
-from ..tools.usage import UsageError, extract_response_info, extract_usage
+from ..tools.usage import extract_response_info
 
 
 class AiUsageLog(models.Model):
@@ -46,9 +46,9 @@ class AiUsageLog(models.Model):
                 duration_ms=int((ended - started).total_seconds() * 1000),
                 http_status=result.status_code or 0,
             )
-            info = extract_response_info(result.body)
-            vals.update({k: v for k, v in info.items() if v})
             if not result.succeeded:
+                info = extract_response_info(result.body)
+                vals.update({key: value for key, value in info.items() if value})
                 vals.update(
                     status="failed",
                     error_code=result.error_code,
@@ -57,15 +57,9 @@ class AiUsageLog(models.Model):
                 )
                 vals_list.append(vals)
                 continue
-            try:
-                usage = extract_usage(result.body)
-            except UsageError as error:
-                usage = None
-                vals.update(error_code="usage_invalid", error_message=str(error))
-            model_name = vals.get("response_model") or vals["model"]
-            call_inputs = dict(inputs, service_tier=vals.get("service_tier"))
-            vals["status"] = "success"
-            vals.update(self._usage_vals(usage, model_name, call_inputs))
+            # the response says what the batch line does not (its model...)
+            start = dict(inputs, model=vals["model"])
+            vals.update(self._success_vals(result.body, start))
             vals_list.append(vals)
         created = logs.create(vals_list)
         unpriced = created.filtered(lambda log: log.price_missing)

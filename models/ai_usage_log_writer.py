@@ -142,10 +142,14 @@ class AiUsageLog(models.Model):
         return self._record_start(service, values, body)
 
     @api.model
-    def _record_start(self, service, values, body=None, check_limits=True):
+    def _record_start(
+        self, service, values, body=None, check_limits=True, measured=None
+    ):
         """create_usage_log; without ``check_limits`` for a call already
-        made (whose start was lost), which no limit can refuse any more."""
-        vals = self._prepare_log_vals(service, **values)
+        made (whose start was lost), which no limit can refuse any more;
+        ``measured``: what the machinery adds beyond a caller's values (a
+        captured call's source module, scheduled action, key fingerprint)."""
+        vals = dict(self._prepare_log_vals(service, **values), **(measured or {}))
         # which limits apply is known from cached values: none, the usual
         # case, costs nothing more
         budget_ids = self.env["ai.usage.budget"]._applicable_hard_budgets(
@@ -332,7 +336,19 @@ class AiUsageLog(models.Model):
     def _apply_success(self, log_id, payload, expect_usage, finish_values):
         start = self._start_values(log_id)
         vals = self._finish_vals(start)
-        vals.update(status="success", **extract_response_info(payload))
+        vals.update(self._success_vals(payload, start, expect_usage))
+        vals.update(finish_values)
+        self._sql_update(log_id, vals)
+        self._after_finish([start["request_time"]])
+        return dict(start, **vals, id=log_id)
+
+    @api.model
+    def _success_vals(self, payload, start, expect_usage=True):
+        """What a successful answer ``payload`` tells a log whose start
+        values are ``start`` (its model and pricing inputs): the response's
+        facts, usage and cost. A call's finish and a batch's results both
+        take it."""
+        vals = dict(status="success", **extract_response_info(payload))
         model_name = vals.get("response_model") or start["model"]
         if not start["model"] and model_name:
             vals["model"] = model_name
@@ -350,10 +366,7 @@ class AiUsageLog(models.Model):
         if usage is not None or expect_usage:
             inputs = dict(start, service_tier=vals.get("service_tier"))
             vals.update(self._usage_vals(usage, model_name, inputs))
-        vals.update(finish_values)
-        self._sql_update(log_id, vals)
-        self._after_finish([start["request_time"]])
-        return dict(start, **vals, id=log_id)
+        return vals
 
     @api.model
     def _apply_failure(self, log_id, error_message, error_code, finish_values):

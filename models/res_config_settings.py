@@ -3,6 +3,7 @@ import secrets
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .. import captured_calls
 from ..actions import notification
 from ..tools import price_catalogue
 
@@ -73,6 +74,26 @@ class ResConfigSettings(models.TransientModel):
     ai_usage_price_catalogue = fields.Char(
         "Price Catalogue", default=lambda self: self._default_price_catalogue()
     )
+    # on by default: the parameters say when they are off
+    ai_usage_capture = fields.Boolean(
+        "Capture Every AI Call",
+        default=lambda self: not self._param(captured_calls.CAPTURE_OFF_PARAM),
+        help="Log the AI calls of code that does not use this add-on (other "
+        "modules' requests, httpx or SDK calls), where they leave Odoo.",
+    )
+    ai_usage_capture_enforce = fields.Boolean(
+        "Limits Refuse Captured Calls",
+        default=lambda self: not self._param(captured_calls.LOG_ONLY_PARAM),
+        help="Rate limits and hard budgets refuse captured calls as they refuse "
+        "the add-on's own. Off: captured calls are logged, never refused.",
+    )
+    ai_usage_capture_hosts = fields.Char(
+        "Other AI Hosts",
+        config_parameter=captured_calls.HOSTS_PARAM,
+        help="Hosts (host or host:port, separated by spaces) of AI servers that "
+        "are no service's and no known provider's, such as a model served on "
+        "your network: their calls are captured too.",
+    )
 
     @api.constrains(
         "ai_usage_retention_days",
@@ -116,6 +137,22 @@ class ResConfigSettings(models.TransientModel):
                         "spike when it uses that many times an average day."
                     )
                 )
+
+    def _param(self, key):
+        return self.env["ir.config_parameter"].sudo().get_param(key)
+
+    def set_values(self):
+        super().set_values()
+        if not self.env.user.has_group("base.group_system"):
+            return
+        params = self.env["ir.config_parameter"].sudo()
+        for key, on in (
+            (captured_calls.CAPTURE_OFF_PARAM, self.ai_usage_capture),
+            (captured_calls.LOG_ONLY_PARAM, self.ai_usage_capture_enforce),
+        ):
+            if bool(params.get_param(key)) == bool(on):
+                params.set_param(key, False if on else "1")
+        captured_calls.forget_targets(self.env.cr.dbname)
 
     def _default_metrics_enabled(self):
         return bool(

@@ -14,6 +14,7 @@ import time
 import requests
 
 from . import providers
+from .capture import own_call
 
 RETRY_BACKOFF_BASE = 0.5  # seconds; doubled after each retry, with jitter
 RETRY_BACKOFF_CAP = 8.0
@@ -215,14 +216,15 @@ class ApiClient:
             retry_after = None
             remaining = max(deadline - self.clock(), 0.001)
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=payload,
-                    timeout=(self._connect_timeout(remaining), remaining),
-                    stream=stream,
-                )
+                with own_call():  # logged by its caller: not captured again
+                    response = self.session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        data=payload,
+                        timeout=(self._connect_timeout(remaining), remaining),
+                        stream=stream,
+                    )
             except requests.exceptions.RequestException as error:
                 code, retryable = classify_exception(error)
                 if not retryable or not self._may_retry(retry_count, deadline, None):

@@ -186,6 +186,36 @@ def providers():
     )
 
 
+_API_PATTERNS = []
+
+
+def api_patterns():
+    """(provider id, compiled pattern) of the catalogue's providers that
+    name the address of their API (genai-prices' ``api_pattern``); what a
+    captured request's URL is matched with. Read once."""
+    if not _API_PATTERNS:
+        try:
+            from genai_prices import data_snapshot
+        except ImportError:
+            patterns = [(OPENAI, r"https://api\.openai\.com")]
+        else:
+            patterns = [
+                (provider.id, provider.api_pattern)
+                for provider in data_snapshot.get_snapshot().providers
+                if getattr(provider, "api_pattern", None)
+            ]
+        _API_PATTERNS.extend((pid, re.compile(pattern)) for pid, pattern in patterns)
+    return _API_PATTERNS
+
+
+def api_provider(url):
+    """The catalogue's provider whose API pattern ``url`` matches, or None."""
+    for provider_id, pattern in api_patterns():
+        if pattern.match(url):
+            return provider_id
+    return None
+
+
 def _catalogue_provider(provider_id):
     try:
         from genai_prices import data_snapshot

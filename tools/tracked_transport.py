@@ -14,6 +14,8 @@ import email.parser
 import email.policy
 import json
 
+from .capture import own_call
+
 
 def request_body(content_type, raw):
     """The request's JSON object, or the text fields of a multipart form
@@ -82,7 +84,9 @@ def make_transport_class(httpx):
                 return httpx.Response(
                     status, headers=headers, content=content, request=request
                 )
-            with call:  # what the send raises finishes the call, then the SDK's
+            # what the send raises finishes the call, then is the SDK's; the
+            # send is not captured again (tools.capture)
+            with call, own_call():
                 response = self.inner.handle_request(request)
             call.received(response.status_code, response.headers)
             return httpx.Response(

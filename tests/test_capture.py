@@ -1,0 +1,373 @@
+"""Calls made by code that never heard of the add-on (another module's
+requests.post, httpx2 client or SDK), captured where they leave Odoo and
+logged like the add-on's own: once, with their user, module, usage and
+cost; refused by a hard budget; never in the caller's way."""
+
+import asyncio
+import textwrap
+import unittest
+
+import requests
+
+from odoo.tests import tagged
+
+from .. import captured_calls
+from .common import TEST_API_KEY, AiUsageCase
+from .fake_openai import Reply, error_body
+from .test_providers import ANTHROPIC_KEY, GEMINI_KEY, MESSAGES, ProviderCase
+
+try:
+    import openai
+except ImportError:  # optional
+    openai = None
+try:
+    import httpx2
+except ImportError:  # comes with the SDKs
+    httpx2 = None
+try:
+    import anthropic
+except ImportError:  # optional
+    anthropic = None
+try:
+    from google import genai
+except ImportError:  # optional
+    genai = None
+
+# The code of "acme_ai", a module that calls OpenAI its own way: its
+# functions run as a model method would, on a recordset (``self``).
+ACME_CODE = textwrap.dedent(
+    """
+    import requests
+
+    def post(self, url, body, key):
+        return requests.post(
+            url + "/chat/completions",
+            json=body,
+            headers={"Authorization": "Bearer " + key},
+            timeout=10,
+        )
+
+    def with_client(self, client_call):
+        return client_call()
+    """
+)
+
+
+def acme():
+    namespace = {"__name__": "odoo.addons.acme_ai.models.assistant"}
+    exec(compile(ACME_CODE, "acme_ai/models/assistant.py", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@tagged("post_install", "-at_install")
+class TestCapture(AiUsageCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.acme = acme()
+        cls.employee = cls.user
+
+    def setUp(self):
+        super().setUp()
+        captured_calls.forget_targets(self.env.cr.dbname)
+
+    def as_acme(self, user=None):
+        """A recordset of acme's code, for ``user``."""
+        return self.env["res.partner"].with_user(user or self.employee)
+
+    def captured(self):
+        return self.logs().filtered("is_captured")
+
+    def test_a_plain_requests_post_is_logged_once_with_its_user_and_module(self):
+        response = self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.assertEqual(response.status_code, 200)
+        usage = response.json()["usage"]
+        logs = self.logs()
+        self.assertEqual(len(logs), 1, "one log, the call's")
+        self.assertRecordValues(
+            logs,
+            [
+                {
+                    "is_captured": True,
+                    "status": "success",
+                    "source_module": "acme_ai",
+                    "user_id": self.employee.id,
+                    "company_id": self.company.id,
+                    "endpoint": "chat/completions",
+                    "model": "gpt-4o-mini",
+                    "input_tokens": usage["prompt_tokens"],
+                    "output_tokens": usage["completion_tokens"],
+                    "http_status": 200,
+                    "price_missing": False,
+                }
+            ],
+        )
+        self.assertGreater(logs.cost, 0)
+        # a fingerprint tells keys apart; the key is stored nowhere
+        self.assertEqual(logs.api_key_hint, "sk-…6789")
+        self.env.cr.execute(
+            "SELECT count(*) FROM ai_usage_log WHERE row_to_json(ai_usage_log)::text"
+            " LIKE %s",
+            [f"%{TEST_API_KEY}%"],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+
+    def test_the_add_ons_own_calls_are_not_captured_again(self):
+        self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+        self.service.ensure_usage_logging(
+            lambda: requests.post(
+                f"{self.fake.url}/chat/completions",
+                json=BODY,
+                headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+                timeout=10,
+            ),
+            endpoint="chat/completions",
+        )
+        if openai:
+            self.service.openai_client().chat.completions.create(**BODY)
+        self.assertEqual(len(self.logs()), 3 if openai else 2)
+        self.assertFalse(self.captured())
+
+    @unittest.skipUnless(httpx2, "httpx2 is not installed")
+    def test_an_httpx2_client_sync_and_async(self):
+        def sync_call():
+            with httpx2.Client() as client:
+                return client.post(
+                    f"{self.fake.url}/chat/completions",
+                    json=BODY,
+                    headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+                ).json()
+
+        async def async_call():
+            async with httpx2.AsyncClient() as client:
+                response = await client.post(
+                    f"{self.fake.url}/embeddings",
+                    json={"model": "text-embedding-3-small", "input": "hi"},
+                    headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+                )
+                return response.json()
+
+        self.acme["with_client"](self.as_acme(), sync_call)
+        self.acme["with_client"](self.as_acme(), lambda: asyncio.run(async_call()))
+        logs = self.captured()
+        self.assertEqual(len(logs), 2)
+        self.assertEqual(
+            sorted(logs.mapped("endpoint")), ["chat/completions", "embeddings"]
+        )
+        self.assertEqual(set(logs.mapped("status")), {"success"})
+        self.assertEqual(set(logs.mapped("source_module")), {"acme_ai"})
+        self.assertTrue(all(log.input_tokens for log in logs))
+
+    @unittest.skipUnless(openai, "the openai package is not installed")
+    def test_the_openai_sdk_of_another_module_sync_streaming_and_async(self):
+        client = openai.OpenAI(base_url=self.fake.url, api_key=TEST_API_KEY)
+        self.acme["with_client"](
+            self.as_acme(), lambda: client.chat.completions.create(**BODY)
+        )
+
+        def streamed():
+            stream = client.chat.completions.create(
+                **BODY, stream=True, stream_options={"include_usage": True}
+            )
+            return [chunk for chunk in stream]
+
+        chunks = self.acme["with_client"](self.as_acme(), streamed)
+        self.assertTrue(chunks)
+
+        async def async_call():
+            async with openai.AsyncOpenAI(
+                base_url=self.fake.url, api_key=TEST_API_KEY
+            ) as async_client:
+                return await async_client.chat.completions.create(**BODY)
+
+        self.acme["with_client"](self.as_acme(), lambda: asyncio.run(async_call()))
+        logs = self.captured()
+        self.assertEqual(len(logs), 3)
+        self.assertEqual(set(logs.mapped("status")), {"success"})
+        self.assertEqual(
+            logs.filtered("is_stream").mapped("input_tokens"),
+            logs[2:].mapped("input_tokens"),
+        )
+        self.assertTrue(all(log.cost > 0 for log in logs))
+
+    def test_a_hard_budget_refuses_a_captured_call_before_it_is_sent(self):
+        self.env["ai.usage.budget"].create(
+            {"name": "Spent", "limit_tokens": 1, "hard_limit": True}
+        )
+        self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+        self.fake.reset()
+        response = self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.assertEqual(response.status_code, 429)
+        self.assertEqual(response.headers.get("x-should-retry"), "false")
+        self.assertEqual(response.json()["error"]["code"], "budget_exceeded")
+        self.assertFalse(self.fake.received(), "nothing was sent")
+        self.assertEqual(self.captured().status, "blocked")
+        if openai:
+            client = openai.OpenAI(base_url=self.fake.url, api_key=TEST_API_KEY)
+            with self.assertRaises(openai.RateLimitError):
+                self.acme["with_client"](
+                    self.as_acme(), lambda: client.chat.completions.create(**BODY)
+                )
+            self.assertFalse(self.fake.received(), "the SDK did not retry")
+        # log only: the administrator's switch
+        self.env["ir.config_parameter"].set_param(captured_calls.LOG_ONLY_PARAM, "1")
+        captured_calls.forget_targets(self.env.cr.dbname)
+        response = self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.captured()[:1].status, "success")
+
+    def test_a_failing_upstream_is_logged_and_the_caller_sees_its_answer(self):
+        self.fake.script(
+            Reply(
+                status=400, body=error_body("Bad model", "invalid_request_error", "x")
+            )
+        )
+        response = self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["error"]["message"], "Bad model")
+        log = self.captured()
+        self.assertEqual((log.status, log.error_code), ("failed", "x"))
+        # no server at all: the caller's own exception, logged
+        with self.assertRaises(requests.exceptions.ConnectionError):
+            self.acme["post"](self.as_acme(), "http://127.0.0.1:1/v1", BODY, "sk-x")
+
+    def test_capture_off_and_other_hosts(self):
+        params = self.env["ir.config_parameter"]
+        params.set_param(captured_calls.CAPTURE_OFF_PARAM, "1")
+        captured_calls.forget_targets(self.env.cr.dbname)
+        self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.assertFalse(self.logs(), "capture is off")
+        params.set_param(captured_calls.CAPTURE_OFF_PARAM, False)
+        captured_calls.forget_targets(self.env.cr.dbname)
+        # a server no service names is not an AI host, unless listed
+        other = self.fake.url.replace("127.0.0.1", "localhost")
+        self.acme["post"](self.as_acme(), other, BODY, TEST_API_KEY)
+        self.assertFalse(self.env["ai.usage.log"].search([("is_captured", "=", True)]))
+        params.set_param(captured_calls.HOSTS_PARAM, other.split("/")[2])
+        captured_calls.forget_targets(self.env.cr.dbname)
+        self.acme["post"](self.as_acme(), other, BODY, TEST_API_KEY)
+        log = self.env["ai.usage.log"].search([("is_captured", "=", True)])
+        self.assertEqual(len(log), 1)
+        self.assertTrue(log.service_id.is_captured, "under the captured service")
+        self.assertFalse(log.service_id.sudo().api_key, "which holds no key")
+        self.assertGreater(log.input_tokens, 0)
+
+    def test_usage_context_attributes_every_call_inside_and_merges(self):
+        partner = self.env["res.partner"].create({"name": "Client"})
+        Service = self.env["ai.service"]
+        with Service.usage_context(partner_id=partner.id, metadata={"team": "a"}):
+            with Service.usage_context(contact_id="c-9", metadata={"case": "7"}):
+                self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+                self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+            self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+        self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+        after, outer, helper, captured = self.logs()
+        for log in (captured, helper):
+            self.assertEqual(log.partner_id, partner)
+            self.assertEqual(log.contact_id, "c-9")
+            self.assertEqual(log.metadata, {"team": "a", "case": "7"})
+        self.assertEqual(outer.contact_id, "unknown")
+        self.assertEqual(outer.metadata, {"team": "a"})
+        self.assertFalse(after.partner_id, "nothing leaks past the block")
+
+
+@tagged("post_install", "-at_install")
+class TestCaptureProviders(ProviderCase):
+    """The providers' own SDKs in another module's code, captured under the
+    service whose base URL they call, priced by its catalogue."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.acme = acme()
+
+    def setUp(self):
+        super().setUp()
+        captured_calls.forget_targets(self.env.cr.dbname)
+
+    def run_as_acme(self, client_call):
+        return self.acme["with_client"](self.env["res.partner"], client_call)
+
+    @unittest.skipUnless(anthropic, "the anthropic package is not installed")
+    def test_the_anthropic_sdk(self):
+        client = anthropic.Anthropic(
+            api_key=ANTHROPIC_KEY,
+            base_url=self.fake.url_of("anthropic").removesuffix("/v1"),
+            max_retries=0,
+        )
+        message = self.run_as_acme(
+            lambda: client.messages.create(
+                model="claude-sonnet-4-5-20250929", max_tokens=64, messages=MESSAGES
+            )
+        )
+        log = self.last_log(self.anthropic)
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "is_captured": True,
+                    "source_module": "acme_ai",
+                    "status": "success",
+                    "endpoint": "messages",
+                    "model": "claude-sonnet-4-5-20250929",
+                    "input_tokens": message.usage.input_tokens,
+                    "output_tokens": message.usage.output_tokens,
+                    "price_missing": False,
+                }
+            ],
+        )
+        expected = (
+            message.usage.input_tokens * 3 + message.usage.output_tokens * 15
+        ) / 1e6
+        self.assertAlmostEqual(log.cost, expected, places=10)
+        self.assertEqual(log.api_key_hint, f"sk-…{ANTHROPIC_KEY[-4:]}")
+
+    @unittest.skipUnless(genai, "the google-genai package is not installed")
+    def test_the_google_genai_sdk(self):
+        client = genai.Client(
+            api_key=GEMINI_KEY,
+            http_options=genai.types.HttpOptions(
+                base_url=self.fake.url_of("gemini").removesuffix("v1beta"),
+                api_version="v1beta",
+            ),
+        )
+        response = self.run_as_acme(
+            lambda: client.models.generate_content(
+                model="gemini-2.5-flash", contents="Summarise the call."
+            )
+        )
+        usage = response.usage_metadata
+        log = self.last_log(self.gemini)
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "is_captured": True,
+                    "status": "success",
+                    "model": "gemini-2.5-flash",
+                    "input_tokens": usage.prompt_token_count,
+                    "output_tokens": usage.candidates_token_count,
+                    "price_missing": False,
+                }
+            ],
+        )
+
+    def test_a_stream_dropped_unread_is_logged_abandoned(self):
+        def dropped():
+            response = requests.post(
+                f"{self.fake.url}/chat/completions",
+                json=dict(BODY, stream=True),
+                headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+                stream=True,
+                timeout=10,
+            )
+            next(response.iter_lines())  # reads a little, then leaves it
+            response.close()
+
+        self.run_as_acme(dropped)
+        log = self.last_log()
+        self.assertTrue(log.is_captured)
+        self.assertEqual((log.status, log.error_code), ("failed", "abandoned"))
