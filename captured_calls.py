@@ -144,7 +144,11 @@ def caller_of(frame):
             record = frame.f_locals.get("self")
             if isinstance(record, BaseModel):
                 env = env or record.env
-                if record._name == "ir.cron" and code.co_name == "_callback":
+                # run by the scheduler, or by Run Manually
+                if record._name == "ir.cron" and code.co_name in (
+                    "_callback",
+                    "method_direct_trigger",
+                ):
                     cron_id = record.id
                     break
         frame = frame.f_back

@@ -139,18 +139,30 @@ fi
 echo "== pip: the wheel, installed into a clean virtual environment, then -i from it"
 bash "$addon_dir/scripts/check_wheel.sh" "${db}_wheel"
 
+# the capture tests' module that calls AI providers its own way (tests/test_capture.py),
+# installed beside the add-on, and alone in a database without the add-on
+test_addons_path="$addons_path,$addon_dir/scripts/test_addons"
+export AI_USAGE_DB_WITHOUT_ADDON="${db}_without_addon"
+dropdb --if-exists "$AI_USAGE_DB_WITHOUT_ADDON"
+createdb "$AI_USAGE_DB_WITHOUT_ADDON"
+"$odoo_python" "$odoo_src/odoo-bin" --addons-path="$test_addons_path" -d "$AI_USAGE_DB_WITHOUT_ADDON" \
+    -i ai_capture_probe "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/install_without.log" 2>&1 \
+    || { cat "$logs/install_without.log" >&2; exit 1; }
+
 free_port() { "$odoo_python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 fresh_db() {  # $1: name; the add-on installed without demo data
     dropdb --if-exists "$1"
     createdb "$1"
-    odoo_bin -d "$1" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/install_$1.log" 2>&1 \
+    "$odoo_python" "$odoo_src/odoo-bin" --addons-path="$test_addons_path" -d "$1" -i ai_usage_log,ai_capture_probe \
+        "${no_demo_args[@]}" --stop-after-init --log-level=warn > "$logs/install_$1.log" 2>&1 \
         || { cat "$logs/install_$1.log" >&2; exit 1; }
 }
 
 if [ $# -eq 0 ]; then
 echo "== tests under Odoo's own runner (odoo-bin --test-enable)"
 fresh_db "${db}_runner"
-odoo_bin -d "${db}_runner" --test-enable --test-tags /ai_usage_log --stop-after-init \
+"$odoo_python" "$odoo_src/odoo-bin" --addons-path="$test_addons_path" -d "${db}_runner" \
+    --test-enable --test-tags /ai_usage_log --stop-after-init \
     --http-port="$(free_port)" --log-level=test > "$logs/runner.log" 2>&1 || true
 runner=$(grep -oE "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$logs/runner.log" | tail -1)
 if [ -z "$runner" ] || [ "${runner%% *}" != 0 ] || ! grep -q " 0 error(s)" <<< "$runner"; then
@@ -168,7 +180,7 @@ fresh_db "$db"
 cd "$stage_dir/ai_usage_log"
 status=0
 "$odoo_python" -m pytest -p no:cacheprovider \
-    --odoo-database="$db" --odoo-addons-path="$addons_path" --odoo-http \
+    --odoo-database="$db" --odoo-addons-path="$test_addons_path" --odoo-http \
     "$stage_dir/ai_usage_log/tests" "$@" | tee "$logs/pytest.log" || status=$?
 if [ -n "${runner_tests:-}" ]; then
     # every test counted once by each runner (subtests aside)
@@ -182,4 +194,5 @@ print(sum(int(n) for n, kind in re.findall(r'(\d+) (subtests \w+|passed|failed|s
     fi
     echo "ok: both runners ran the same $pytest_tests tests"
 fi
+dropdb --if-exists "$AI_USAGE_DB_WITHOUT_ADDON"
 exit "$status"

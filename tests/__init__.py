@@ -29,3 +29,4 @@ from . import test_combinations
 from . import test_rpc_surface
 from . import test_price_rules
 from . import test_screens
+from . import test_capture

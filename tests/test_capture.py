@@ -4,15 +4,20 @@ logged like the add-on's own: once, with their user, module, usage and
 cost; refused by a hard budget; never in the caller's way."""
 
 import asyncio
+import json
+import os
 import textwrap
+import threading
 import unittest
+from unittest.mock import patch
 
 import requests
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
 from .. import captured_calls
-from .common import TEST_API_KEY, AiUsageCase
+from .common import TEST_API_KEY, AiHttpCase, AiUsageCase
 from .fake_openai import Reply, error_body
 from .test_providers import ANTHROPIC_KEY, GEMINI_KEY, MESSAGES, ProviderCase
 
@@ -371,3 +376,108 @@ class TestCaptureProviders(ProviderCase):
         log = self.last_log()
         self.assertTrue(log.is_captured)
         self.assertEqual((log.status, log.error_code), ("failed", "abandoned"))
+
+
+@tagged("post_install", "-at_install")
+class TestCaptureInOdoo(AiHttpCase):
+    """A module that calls the provider its own way (scripts/test_addons'
+    ai_capture_probe, installed beside the add-on by scripts/run_tests.sh):
+    its calls from an HTTP route, over JSON-RPC and in a scheduled action
+    are each logged once, on behalf of the right user, under its name."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "ai.capture.probe" not in cls.env:
+            if os.environ.get("AI_USAGE_DB_WITHOUT_ADDON"):
+                raise RuntimeError("run_tests.sh installs ai_capture_probe: it is not")
+            raise unittest.SkipTest("ai_capture_probe (scripts/test_addons) is absent")
+
+    def setUp(self):
+        super().setUp()
+        captured_calls.forget_targets(self.env.cr.dbname)
+
+    def assertCaptured(self, user, answer, **values):
+        logs = self.logs()
+        self.assertEqual(len(logs), 1, "one log, the call's")
+        self.assertRecordValues(
+            logs,
+            [
+                dict(
+                    {
+                        "is_captured": True,
+                        "status": "success",
+                        "source_module": "ai_capture_probe",
+                        "user_id": user.id,
+                        "input_tokens": answer["usage"]["prompt_tokens"],
+                        "output_tokens": answer["usage"]["completion_tokens"],
+                        "price_missing": False,
+                    },
+                    **values,
+                )
+            ],
+        )
+        self.assertGreater(logs.cost, 0)
+
+    def test_from_an_http_route(self):
+        self.authenticate(self.login, self.login)
+        response = self.url_open(
+            "/ai_capture_probe/chat",
+            data=json.dumps({"url": self.fake.url, "key": TEST_API_KEY}),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertCaptured(self.user, response.json())
+
+    def test_over_json_rpc(self):
+        answer = self.rpc("ai.capture.probe", "chat", [self.fake.url, TEST_API_KEY])
+        self.assertEqual(answer["status"], 200)
+        self.assertCaptured(self.user, answer)
+
+    def test_in_a_scheduled_action(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("ai_capture_probe.url", self.fake.url)
+        params.set_param("ai_capture_probe.key", TEST_API_KEY)
+        cron = self.env.ref("ai_capture_probe.cron_chat")
+        cron.user_id = self.admin
+        cron.method_direct_trigger()
+        log = self.logs()
+        self.assertEqual(len(log), 1)
+        self.assertEqual(log.user_id, self.admin, "the scheduled action's user")
+        self.assertEqual(log.sudo().cron_id, cron)
+        self.assertEqual(log.source_module, "ai_capture_probe")
+
+    def test_a_database_without_the_add_on_is_not_looked_at(self):
+        dbname = os.environ.get("AI_USAGE_DB_WITHOUT_ADDON")
+        if not dbname:
+            self.skipTest("no database without the add-on (run_tests.sh makes one)")
+        from odoo.modules.registry import Registry
+        from odoo.tools import config
+
+        # loaded for this test only: not as a database to run tests in
+        testing = config["test_enable"]
+        config["test_enable"] = False
+        try:
+            registry = Registry(dbname)
+        finally:
+            config["test_enable"] = testing
+        self.assertNotIn("ai.usage.log", registry)
+        # as a worker serving that database: Odoo names it on the thread
+        thread = threading.current_thread()
+        named = getattr(thread, "dbname", None)
+        thread.dbname = dbname
+        self.addCleanup(setattr, thread, "dbname", named)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            queries = []
+            execute = type(cr).execute
+
+            def counting(cursor, query, params=None, log_exceptions=True):
+                queries.append(query)
+                return execute(cursor, query, params, log_exceptions)
+
+            with patch.object(type(cr), "execute", counting):
+                answer = env["ai.capture.probe"].chat(self.fake.url, TEST_API_KEY)
+        self.assertEqual(answer["status"], 200, "the call went through")
+        self.assertEqual(queries, [], "capture asked its database nothing")
+        self.assertFalse(self.logs(), "nor logged it anywhere")
