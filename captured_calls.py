@@ -155,9 +155,9 @@ def caller_of(frame):
     return env, module, cron_id
 
 
-def key_hint(headers, url):
-    """A short fingerprint of the key a request was sent with, as providers
-    show one (``sk-…abcd``): enough to tell keys apart, never the key."""
+def request_key(headers, url):
+    """The key a request was sent with (each provider's header, or Gemini's
+    ``?key=``), or an empty string."""
     key = (
         headers.get("x-api-key")
         or headers.get("api-key")
@@ -167,6 +167,12 @@ def key_hint(headers, url):
     if not key:
         found = re.search(r"[?&]key=([^&]+)", url)
         key = found.group(1) if found else ""
+    return key
+
+
+def key_hint(key):
+    """A short fingerprint of a key, as providers show one (``sk-…abcd``):
+    enough to tell keys apart, never the key."""
     return f"{key[:3]}…{key[-4:]}" if len(key) >= 12 else False
 
 
@@ -215,7 +221,7 @@ def open_captured(method, url, headers, body):
             "is_captured": True,
             "source_module": module or False,
             "cron_id": cron_id or False,
-            "api_key_hint": key_hint(headers, url),
+            "api_key_hint": key_hint(request_key(headers, url)),
         },
         targets.enforce,
     )
@@ -249,7 +255,8 @@ class CapturedCall:
                 method,
                 endpoint,
                 parsed,
-                None,
+                # not sent by us: given so that no error text keeps it
+                request_key(headers, url) or None,
                 measured=measured,
                 check_limits=enforce,
                 model=provider.request_model(endpoint, parsed or {}, "native"),

@@ -40,8 +40,8 @@ class AiUsageDashboard(models.AbstractModel):
     def get_dashboard_data(self):
         """Figures of the AI Usage dashboard, as the current user may see
         them: today and this month (calls, tokens, cost, error rate), the
-        top models and users of the month. Each comes with the domain of
-        the logs behind it, for the client to open."""
+        top models, users and (captured calls) modules of the month. Each
+        comes with the domain of the logs behind it, for the client to open."""
         today_start, month_start = self._dashboard_period_starts()
         currency = self.env.company.currency_id
         _ = self.env._
@@ -123,6 +123,8 @@ class AiUsageDashboard(models.AbstractModel):
             "top_models": self._dashboard_top(month_domain, "model"),
             "budgets": self._dashboard_budgets(),
             "top_users": self._dashboard_top(month_domain, "user_id"),
+            # the modules whose own calls were captured (tools/capture.py)
+            "top_modules": self._dashboard_top(month_domain, "source_module"),
         }
 
     @api.model

@@ -27,6 +27,8 @@ MESSAGES = [
 
 def main():
     args, registry = open_registry(calls=(int, 400), thread_calls=(int, 200))
+    from odoo.addons.ai_usage_log.tools.capture import own_call
+
     fake = load_fake_server()
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
@@ -45,10 +47,14 @@ def main():
     url = f"{fake.url}/chat/completions"
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
 
-    def raw_request():
+    def send():
         requests.post(
             url, json=body, headers={"Authorization": "Bearer x"}, timeout=10
         ).json()
+
+    def raw_request():
+        with own_call():  # what capture lets through at once: uncaptured
+            send()
 
     def floor():
         with registry.cursor() as cr:
@@ -78,7 +84,15 @@ def main():
         # an HTTP worker's or a cron's: captured at the transport, logged
         thread.dbname = args.db
         try:
-            raw_request()
+            send()
+        finally:
+            del thread.dbname
+
+    def elsewhere_call():
+        # from a thread serving a database without the add-on: let through
+        thread.dbname = f"{args.db}_without_the_add_on"
+        try:
+            send()
         finally:
             del thread.dbname
 
@@ -87,6 +101,7 @@ def main():
         ("floor", floor),
         ("logged", logged_call),
         ("captured", captured_call),
+        ("elsewhere", elsewhere_call),
     )
     for _name, function in measures:  # warm up connections and caches
         timed(function, 20)
@@ -103,10 +118,11 @@ def main():
     print(f"calls per measure: {args.calls}")
     print(f"{'measure':<42}{'p50 ms':>10}{'p95 ms':>10}")
     labels = {
-        "raw": "raw requests.post to the fake API",
+        "raw": "raw requests.post to the fake API (not captured)",
         "floor": "ORM create + commit, new cursor (floor)",
         "logged": "make_openai_api_call",
         "captured": "requests.post, captured (tools/capture.py)",
+        "elsewhere": "requests.post, database without the add-on",
     }
     for name, label in labels.items():
         print(f"{label:<42}{p50[name]:>10.2f}{p95[name]:>10.2f}")
@@ -120,7 +136,28 @@ def main():
         f"overhead per captured call p50: {captured_overhead:.2f} ms = "
         f"{captured_overhead / p50['floor']:.2f} x the floor (target <= 1.6)"
     )
+    print(
+        "a request of a database without the add-on, p50: "
+        f"{p50['elsewhere'] - p50['raw']:+.3f} ms against the raw request"
+    )
 
+    throughput(registry, service_id, args.thread_calls)
+
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT count(*) FROM ai_usage_log WHERE service_id = %s AND is_captured",
+            [service_id],
+        )
+        captured = cr.fetchone()[0]
+        expected = 20 + args.calls // 4 * 4
+        print(f"captured calls logged: {captured} of {expected}")
+        cr.execute("DELETE FROM ai_usage_log WHERE service_id = %s", [service_id])
+        cr.execute("DELETE FROM ai_service WHERE id = %s", [service_id])
+    fake.stop()
+
+
+def throughput(registry, service_id, thread_calls):
+    """Calls per second of make_openai_api_call with 1, 4 and 8 threads."""
     print(f"{'threads':<10}{'calls':>8}{'seconds':>10}{'calls/s':>10}")
     for threads in (1, 4, 8):
         errors = []
@@ -131,7 +168,7 @@ def main():
                     thread_service = api.Environment(cr, api.SUPERUSER_ID, {})[
                         "ai.service"
                     ].browse(service_id)
-                    for _ in range(args.thread_calls):
+                    for _ in range(thread_calls):
                         thread_service.make_openai_api_call(
                             "chat/completions", data={"messages": MESSAGES}
                         )
@@ -146,23 +183,11 @@ def main():
         for thread in workers:
             thread.join()
         elapsed = time.perf_counter() - started
-        total = threads * args.thread_calls
+        total = threads * thread_calls
         print(
             f"{threads:<10}{total:>8}{elapsed:>10.2f}{total / elapsed:>10.1f}"
             + (f"  errors: {len(errors)}" if errors else "")
         )
-
-    with registry.cursor() as cr:
-        cr.execute(
-            "SELECT count(*) FROM ai_usage_log WHERE service_id = %s AND is_captured",
-            [service_id],
-        )
-        captured = cr.fetchone()[0]
-        expected = 20 + args.calls // 4 * 4
-        print(f"captured calls logged: {captured} of {expected}")
-        cr.execute("DELETE FROM ai_usage_log WHERE service_id = %s", [service_id])
-        cr.execute("DELETE FROM ai_service WHERE id = %s", [service_id])
-    fake.stop()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import requests
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .. import captured_calls
 from .common import TEST_API_KEY, AiHttpCase, AiUsageCase
@@ -120,6 +121,22 @@ class TestCapture(AiUsageCase):
         )
         self.assertEqual(self.env.cr.fetchone()[0], 0)
 
+    def test_the_dashboard_and_cost_by_module_name_the_module(self):
+        self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
+        self.service.make_openai_api_call("chat/completions", data=dict(BODY))
+        data = self.env["ai.usage.dashboard"].get_dashboard_data()
+        self.assertEqual(
+            [(row["name"], row["calls"]) for row in data["top_modules"]],
+            [("acme_ai", 1)],
+            "the captured call's module; the helper's call names none",
+        )
+        action = self.env.ref("ai_usage_log.action_ai_usage_log_cost_by_module")
+        groups = self.Log._read_group(
+            safe_eval(action.domain), ["source_module"], ["cost_company:sum"]
+        )
+        self.assertEqual([module for module, _cost in groups], ["acme_ai"])
+        self.assertGreater(groups[0][1], 0)
+
     def test_the_add_ons_own_calls_are_not_captured_again(self):
         self.service.make_openai_api_call("chat/completions", data=dict(BODY))
         self.service.ensure_usage_logging(
@@ -212,11 +229,14 @@ class TestCapture(AiUsageCase):
         self.assertEqual(self.captured().status, "blocked")
         if openai:
             client = openai.OpenAI(base_url=self.fake.url, api_key=TEST_API_KEY)
-            with self.assertRaises(openai.RateLimitError):
+            with unittest.TestCase.assertRaises(self, openai.RateLimitError):
                 self.acme["with_client"](
                     self.as_acme(), lambda: client.chat.completions.create(**BODY)
                 )
             self.assertFalse(self.fake.received(), "the SDK did not retry")
+            self.assertEqual(
+                self.captured().mapped("status"), ["blocked", "blocked"], "one log each"
+            )
         # log only: the administrator's switch
         self.env["ir.config_parameter"].set_param(captured_calls.LOG_ONLY_PARAM, "1")
         captured_calls.forget_targets(self.env.cr.dbname)
@@ -235,9 +255,30 @@ class TestCapture(AiUsageCase):
         self.assertEqual(response.json()["error"]["message"], "Bad model")
         log = self.captured()
         self.assertEqual((log.status, log.error_code), ("failed", "x"))
+        # the caller's key, whatever its shape, stays out of what is kept
+        key = "acme-key-0123456789abcdef"
+        self.fake.script(
+            Reply(
+                status=401,
+                body=error_body(f"Incorrect API key provided: {key}.", "auth", "bad"),
+            )
+        )
+        self.acme["post"](self.as_acme(), self.fake.url, BODY, key)
+        log = self.captured()[:1]
+        self.assertEqual(log.error_code, "bad")
+        self.assertNotIn(key, log.error_message)
+        self.assertIn("[redacted]", log.error_message)
+        self.assertEqual(log.api_key_hint, "acm…cdef")
         # no server at all: the caller's own exception, logged
-        with self.assertRaises(requests.exceptions.ConnectionError):
+        self.env["ir.config_parameter"].set_param(
+            captured_calls.HOSTS_PARAM, "127.0.0.1:1"
+        )
+        captured_calls.forget_targets(self.env.cr.dbname)
+        # (unittest's assertRaises: Odoo's rolls the test transaction back)
+        with unittest.TestCase.assertRaises(self, requests.exceptions.ConnectionError):
             self.acme["post"](self.as_acme(), "http://127.0.0.1:1/v1", BODY, "sk-x")
+        down = self.Log.search([("is_captured", "=", True)], order="id desc", limit=1)
+        self.assertEqual((down.status, down.error_code), ("failed", "connection_error"))
 
     def test_capture_off_and_other_hosts(self):
         params = self.env["ir.config_parameter"]
@@ -481,3 +522,43 @@ class TestCaptureInOdoo(AiHttpCase):
         self.assertEqual(answer["status"], 200, "the call went through")
         self.assertEqual(queries, [], "capture asked its database nothing")
         self.assertFalse(self.logs(), "nor logged it anywhere")
+
+
+@tagged("post_install", "-at_install")
+class TestCaptureSettings(AiUsageCase):
+    def test_settings_turn_capture_and_its_limits_off_and_on(self):
+        Settings = self.env["res.config.settings"]
+        params = self.env["ir.config_parameter"]
+        fresh = Settings.create({})
+        self.assertTrue(fresh.ai_usage_capture, "on by default")
+        self.assertTrue(fresh.ai_usage_capture_enforce)
+        Settings.create(
+            {
+                "ai_usage_capture": False,
+                "ai_usage_capture_enforce": False,
+                "ai_usage_capture_hosts": "llm.internal:8000 vllm.lan",
+            }
+        ).execute()
+        self.assertTrue(params.get_param(captured_calls.CAPTURE_OFF_PARAM))
+        self.assertTrue(params.get_param(captured_calls.LOG_ONLY_PARAM))
+        targets = captured_calls.targets_of(self.env.registry)
+        self.assertFalse(targets.enabled)
+        self.assertFalse(targets.enforce)
+        self.assertEqual(targets.hosts, {"llm.internal:8000", "vllm.lan"})
+        again = Settings.create({})
+        self.assertFalse(again.ai_usage_capture, "Settings shows what is set")
+        Settings.create(
+            {"ai_usage_capture": True, "ai_usage_capture_enforce": True}
+        ).execute()
+        self.assertFalse(params.get_param(captured_calls.CAPTURE_OFF_PARAM))
+        targets = captured_calls.targets_of(self.env.registry)
+        self.assertTrue(targets.enabled and targets.enforce)
+        self.assertEqual(
+            targets.match("https://api.openai.com/v1/chat/completions"),
+            (None, "openai"),
+        )
+        self.assertIsNone(targets.match("https://www.googleapis.com/drive/v3/files"))
+        self.assertEqual(
+            targets.match(f"{self.service.api_base_url}/embeddings"),
+            (self.service.id, None),
+        )
