@@ -251,7 +251,9 @@ class CapturedCall:
             parsed = request_body(headers.get("content-type") or "", body or b"")
             self.call = SdkCall(
                 service,
-                service._start_values(request_type="other", **context_values()),
+                service._start_values(
+                    **dict({"request_type": "other"}, **context_values())
+                ),
                 method,
                 endpoint,
                 parsed,

@@ -304,7 +304,9 @@ class TestCapture(AiUsageCase):
     def test_usage_context_attributes_every_call_inside_and_merges(self):
         partner = self.env["res.partner"].create({"name": "Client"})
         Service = self.env["ai.service"]
-        with Service.usage_context(partner_id=partner.id, metadata={"team": "a"}):
+        with Service.usage_context(
+            partner_id=partner.id, metadata={"team": "a"}, request_type="custom_prompt"
+        ):
             with Service.usage_context(contact_id="c-9", metadata={"case": "7"}):
                 self.acme["post"](self.as_acme(), self.fake.url, BODY, TEST_API_KEY)
                 self.service.make_openai_api_call("chat/completions", data=dict(BODY))
@@ -315,6 +317,7 @@ class TestCapture(AiUsageCase):
             self.assertEqual(log.partner_id, partner)
             self.assertEqual(log.contact_id, "c-9")
             self.assertEqual(log.metadata, {"team": "a", "case": "7"})
+        self.assertEqual(captured.request_type, "custom_prompt")
         self.assertEqual(outer.contact_id, "unknown")
         self.assertEqual(outer.metadata, {"team": "a"})
         self.assertFalse(after.partner_id, "nothing leaks past the block")
@@ -502,6 +505,8 @@ class TestCaptureInOdoo(AiHttpCase):
             registry = Registry(dbname)
         finally:
             config["test_enable"] = testing
+        # and gone after it: Odoo's runner reports on every registry it holds
+        self.addCleanup(Registry.delete, dbname)
         self.assertNotIn("ai.usage.log", registry)
         # as a worker serving that database: Odoo names it on the thread
         thread = threading.current_thread()
