@@ -116,7 +116,7 @@ def main():
     p95 = {name: percentile(values, 0.95) for name, values in results.items()}
     overhead_p50 = p50["logged"] - p50["raw"]
     print(f"calls per measure: {args.calls}")
-    print(f"{'measure':<42}{'p50 ms':>10}{'p95 ms':>10}")
+    print(f"{'measure':<50}{'p50 ms':>10}{'p95 ms':>10}")
     labels = {
         "raw": "raw requests.post to the fake API (not captured)",
         "floor": "ORM create + commit, new cursor (floor)",
@@ -125,7 +125,7 @@ def main():
         "elsewhere": "requests.post, database without the add-on",
     }
     for name, label in labels.items():
-        print(f"{label:<42}{p50[name]:>10.2f}{p95[name]:>10.2f}")
+        print(f"{label:<50}{p50[name]:>10.2f}{p95[name]:>10.2f}")
     ratio = overhead_p50 / p50["floor"]
     print(
         f"overhead per call p50: {overhead_p50:.2f} ms = {ratio:.2f} x the floor "
