@@ -68,7 +68,7 @@ def _safely(what, function, *args):
         _logger.exception("ai_usage_log: capture: %s failed", what)
 
 
-class _Watch:
+class Watch:
     """What a response's body shows its call: each chunk, then whether it
     was read to its end (or cut by an error) when it closes; once."""
 
@@ -210,7 +210,7 @@ class _WatchedRaw:
 
 
 def _watch_requests_body(response, call):
-    watch = _Watch(call)
+    watch = Watch(call)
     response.raw = _WatchedRaw(response.raw, watch)
     # a response dropped unread and unclosed is an abandoned call
     weakref.finalize(response, watch.end)
@@ -220,7 +220,7 @@ def _watch_requests_body(response, call):
 # httpx2 and httpx
 # ----------------------------------------------------------------------
 def _wrap_httpx(httpx):
-    sync_stream, async_stream = _stream_classes(httpx)
+    sync_stream, async_stream = stream_classes(httpx)
     handle = httpx.HTTPTransport.handle_request
     handle_async = httpx.AsyncHTTPTransport.handle_async_request
 
@@ -262,7 +262,7 @@ def _wrap_httpx(httpx):
     httpx.AsyncHTTPTransport.handle_async_request = handle_async_request
 
 
-def _stream_classes(httpx):
+def stream_classes(httpx):
     """The byte streams that show a response's body to its call as the
     caller reads it, for this httpx module (sync, async)."""
 
@@ -333,7 +333,7 @@ def _httpx_watched(httpx, request, response, call, stream_class):
     return httpx.Response(
         response.status_code,
         headers=response.headers,
-        stream=stream_class(response.stream, _Watch(call)),
+        stream=stream_class(response.stream, Watch(call)),
         request=request,
         extensions=response.extensions,
     )

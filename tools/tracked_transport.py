@@ -14,7 +14,7 @@ import email.parser
 import email.policy
 import json
 
-from .capture import own_call
+from .capture import Watch, own_call, stream_classes
 
 
 def request_body(content_type, raw):
@@ -40,34 +40,8 @@ def make_transport_class(httpx):
     """The transport class for the given httpx module (httpx or httpx2,
     whichever the installed openai package uses)."""
 
-    class WatchedStream(httpx.SyncByteStream):
-        """Passes the body through to the SDK and each chunk to the call."""
-
-        def __init__(self, stream, call):
-            self.stream = stream
-            self.call = call
-            self.complete = False
-            self.error = None
-            self.closed = False
-
-        def __iter__(self):
-            try:
-                for chunk in self.stream:
-                    self.call.chunk(chunk)
-                    yield chunk
-            except Exception as error:
-                self.error = error
-                raise
-            self.complete = True
-
-        def close(self):
-            if self.closed:
-                return
-            self.closed = True
-            try:
-                self.stream.close()
-            finally:
-                self.call.closed(self.complete, self.error)
+    # the body passes through to the SDK, each chunk shown to the call
+    watched_stream = stream_classes(httpx)[0]
 
     class UsageLoggingTransport(httpx.BaseTransport):
         def __init__(self, inner, open_call):
@@ -92,7 +66,7 @@ def make_transport_class(httpx):
             return httpx.Response(
                 response.status_code,
                 headers=response.headers,
-                stream=WatchedStream(response.stream, call),
+                stream=watched_stream(response.stream, Watch(call)),
                 request=request,
                 extensions=response.extensions,
             )
