@@ -14,7 +14,7 @@ from unittest.mock import patch
 import requests
 
 from odoo import SUPERUSER_ID, api
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from .. import captured_calls
@@ -567,3 +567,33 @@ class TestCaptureSettings(AiUsageCase):
             targets.match(f"{self.service.api_base_url}/embeddings"),
             (self.service.id, None),
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCaptureCompanies(AiUsageCase):
+    def test_a_call_no_service_names_goes_to_the_callers_company(self):
+        acme_code = acme()
+        other = self.env["res.company"].create({"name": "Second Company"})
+        user = new_test_user(
+            self.env,
+            login="ai_two_companies",
+            groups="base.group_user,ai_usage_log.group_ai_usage_user",
+            company_ids=[(6, 0, [self.company.id, other.id])],
+        )
+        url = self.fake.url.replace("127.0.0.1", "localhost")
+        self.env["ir.config_parameter"].set_param(
+            captured_calls.HOSTS_PARAM, url.split("/")[2]
+        )
+        captured_calls.forget_targets(self.env.cr.dbname)
+        for company in (other, self.company):
+            caller = self.env["res.partner"].with_user(user).with_company(company)
+            acme_code["post"](caller, url, BODY, TEST_API_KEY)
+        logs = self.Log.search([("is_captured", "=", True)], order="id")
+        self.assertEqual(logs.mapped("company_id"), other | self.company)
+        self.assertEqual(logs.mapped("service_id.company_id"), other | self.company)
+        self.assertTrue(all(logs.mapped("service_id.is_captured")))
+        self.assertEqual(set(logs.mapped("user_id")), {user})
+        # a service's own calls are its company's, whoever makes them
+        caller = self.env["res.partner"].with_user(user).with_company(other)
+        acme_code["post"](caller, self.fake.url, BODY, TEST_API_KEY)
+        self.assertEqual(self.last_log().company_id, self.company)
