@@ -229,7 +229,7 @@ def _wrap_httpx(httpx):
         if call is None:
             return handle(self, request)
         if call.answer is not None:
-            return _httpx_answer(httpx, call, request)
+            return httpx_answer(httpx, call, request)
         entered = _enter(call)
         try:
             response = handle(self, request)
@@ -239,14 +239,14 @@ def _wrap_httpx(httpx):
             raise
         if not entered:
             return response
-        return _httpx_watched(httpx, request, response, call, sync_stream)
+        return httpx_watched(httpx, request, response, call, sync_stream)
 
     async def handle_async_request(self, request):
         call = _prepare_httpx(httpx, request)
         if call is None:
             return await handle_async(self, request)
         if call.answer is not None:
-            return _httpx_answer(httpx, call, request)
+            return httpx_answer(httpx, call, request)
         entered = _enter(call)
         try:
             response = await handle_async(self, request)
@@ -256,7 +256,7 @@ def _wrap_httpx(httpx):
             raise
         if not entered:
             return response
-        return _httpx_watched(httpx, request, response, call, async_stream)
+        return httpx_watched(httpx, request, response, call, async_stream)
 
     httpx.HTTPTransport.handle_request = handle_request
     httpx.AsyncHTTPTransport.handle_async_request = handle_async_request
@@ -323,12 +323,14 @@ def _prepare_httpx(httpx, request):
     return call
 
 
-def _httpx_answer(httpx, call, request):
+def httpx_answer(httpx, call, request):
+    """The response of a call answered without sending (a refusal...)."""
     status, headers, content = call.answer
     return httpx.Response(status, headers=headers, content=content, request=request)
 
 
-def _httpx_watched(httpx, request, response, call, stream_class):
+def httpx_watched(httpx, request, response, call, stream_class):
+    """``response`` as the caller gets it, its body shown to ``call``."""
     _safely("a response", call.received, response.status_code, response.headers)
     return httpx.Response(
         response.status_code,

@@ -14,7 +14,7 @@ import email.parser
 import email.policy
 import json
 
-from .capture import Watch, own_call, stream_classes
+from .capture import httpx_answer, httpx_watched, own_call, stream_classes
 
 
 def request_body(content_type, raw):
@@ -54,22 +54,12 @@ def make_transport_class(httpx):
             body = request_body(request.headers.get("content-type", ""), request.read())
             call = self.open_call(request.method, request.url.path, body)
             if call.answer is not None:
-                status, headers, content = call.answer
-                return httpx.Response(
-                    status, headers=headers, content=content, request=request
-                )
+                return httpx_answer(httpx, call, request)
             # what the send raises finishes the call, then is the SDK's; the
             # send is not captured again (tools.capture)
             with call, own_call():
                 response = self.inner.handle_request(request)
-            call.received(response.status_code, response.headers)
-            return httpx.Response(
-                response.status_code,
-                headers=response.headers,
-                stream=watched_stream(response.stream, Watch(call)),
-                request=request,
-                extensions=response.extensions,
-            )
+            return httpx_watched(httpx, request, response, call, watched_stream)
 
         def close(self):
             self.inner.close()
