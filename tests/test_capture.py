@@ -404,6 +404,78 @@ class TestCaptureProviders(ProviderCase):
             ],
         )
 
+    @unittest.skipUnless(anthropic, "the anthropic package is not installed")
+    def test_an_anthropic_sdk_stream_read_to_its_end(self):
+        client = anthropic.Anthropic(
+            api_key=ANTHROPIC_KEY,
+            base_url=self.fake.url_of("anthropic").removesuffix("/v1"),
+            max_retries=0,
+        )
+
+        def streamed():
+            with client.messages.stream(
+                model="claude-sonnet-4-5-20250929", max_tokens=64, messages=MESSAGES
+            ) as stream:
+                text = "".join(stream.text_stream)
+                return text, stream.get_final_message().usage
+
+        text, usage = self.run_as_acme(streamed)
+        self.assertTrue(text)
+        log = self.last_log(self.anthropic)
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "is_captured": True,
+                    "is_stream": True,
+                    "status": "success",
+                    "source_module": "acme_ai",
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "price_missing": False,
+                }
+            ],
+        )
+        expected = (usage.input_tokens * 3 + usage.output_tokens * 15) / 1e6
+        self.assertAlmostEqual(log.cost, expected, places=10)
+
+    @unittest.skipUnless(genai, "the google-genai package is not installed")
+    def test_a_google_genai_stream_read_to_its_end(self):
+        client = genai.Client(
+            api_key=GEMINI_KEY,
+            http_options=genai.types.HttpOptions(
+                base_url=self.fake.url_of("gemini").removesuffix("v1beta"),
+                api_version="v1beta",
+            ),
+        )
+        chunks = self.run_as_acme(
+            lambda: list(
+                client.models.generate_content_stream(
+                    model="gemini-2.5-flash", contents="Summarise the call."
+                )
+            )
+        )
+        self.assertGreater(len(chunks), 1, "streamed in several chunks")
+        usage = chunks[-1].usage_metadata
+        log = self.last_log(self.gemini)
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "is_captured": True,
+                    "is_stream": True,
+                    "status": "success",
+                    "source_module": "acme_ai",
+                    "model": "gemini-2.5-flash",
+                    "input_tokens": usage.prompt_token_count,
+                    "output_tokens": usage.candidates_token_count,
+                    "price_missing": False,
+                }
+            ],
+        )
+        self.assertGreater(log.cost, 0)
+        self.assertEqual(len(self.logs(self.gemini)), 1, "one log for the stream")
+
     def test_a_stream_dropped_unread_is_logged_abandoned(self):
         def dropped():
             response = requests.post(
@@ -490,6 +562,52 @@ class TestCaptureInOdoo(AiHttpCase):
         self.assertEqual(log.user_id, self.admin, "the scheduled action's user")
         self.assertEqual(log.sudo().cron_id, cron)
         self.assertEqual(log.source_module, "ai_capture_probe")
+
+    def test_from_a_server_action_run_by_a_user(self):
+        # what an administrator writes in Settings > Technical > Server
+        # Actions: code that calls another module's method, run by a user
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Ask the assistant",
+                "model_id": self.env.ref("ai_capture_probe.model_ai_capture_probe").id,
+                "state": "code",
+                "code": (
+                    f"answer = model.chat({self.fake.url!r}, {TEST_API_KEY!r},"
+                    " prompt=env.user.name)"
+                ),
+            }
+        )
+        self.authenticate(self.login, self.login)
+        response = self.url_open(
+            "/web/action/run",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "params": {"action_id": action.id, "context": {}},
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.assertNotIn("error", response.json())
+        log = self.logs()
+        self.assertEqual(len(log), 1, "one log, the call's")
+        self.assertRecordValues(
+            log,
+            [
+                {
+                    "is_captured": True,
+                    "status": "success",
+                    "user_id": self.user.id,
+                    # the server action's code is no module's: the module
+                    # whose method it called made the request
+                    "source_module": "ai_capture_probe",
+                    "price_missing": False,
+                }
+            ],
+        )
+        sent = self.fake.requests[-1]["json"]["messages"][0]["content"]
+        self.assertEqual(sent, self.user.name, "the action's own request")
 
     def test_a_database_without_the_add_on_is_not_looked_at(self):
         dbname = os.environ.get("AI_USAGE_DB_WITHOUT_ADDON")
