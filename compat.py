@@ -32,8 +32,9 @@ from odoo.tools import SQL
 
 try:  # 19.0
     from odoo.fields import Domain
+    from odoo.orm.domains import DomainAnd, DomainCondition
 except ImportError:  # 18.0
-    Domain = None
+    Domain = DomainAnd = DomainCondition = None
     from odoo.osv import expression
 
 ODOO_19 = hasattr(models, "Constraint")
@@ -121,6 +122,32 @@ FALSE_DOMAIN = Domain.FALSE if Domain else expression.FALSE_DOMAIN
 def domain_and(*domains):
     """The conjunction of ``domains``."""
     return Domain.AND(domains) if Domain else expression.AND(domains)
+
+
+def domain_or(*domains):
+    """The disjunction of ``domains``."""
+    return Domain.OR(domains) if Domain else expression.OR(domains)
+
+
+def domain_conjuncts(domain):
+    """The conditions (field, operator, value) of a domain that is their
+    conjunction (no '|', no '!'), or None when it is not."""
+    if Domain:
+        conditions = []
+        pending = [Domain(domain)]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, DomainAnd):
+                pending.extend(node.children)
+            elif isinstance(node, DomainCondition):
+                conditions.append((node.field_expr, node.operator, node.value))
+            elif not node.is_true():
+                return None
+        return conditions
+    normalized = expression.normalize_domain(domain or [])
+    if any(item in ("|", "!") for item in normalized):
+        return None
+    return [tuple(leaf) for leaf in normalized if isinstance(leaf, list | tuple)]
 
 
 def domain_conditions(domain):

@@ -85,8 +85,14 @@ class AiUsageController(http.Controller):
 
         return self._serve(handler)
 
+    # readonly: served by a replica when Odoo has one (--db_replica_host)
     @http.route(
-        "/ai_usage/usage/daily", type="http", auth="public", methods=["GET"], csrf=False
+        "/ai_usage/usage/daily",
+        type="http",
+        auth="public",
+        methods=["GET"],
+        csrf=False,
+        readonly=True,
     )
     def usage_daily(self, **query):
         return self._serve(lambda params: self._usage("day", query), read_body=False)
@@ -97,6 +103,7 @@ class AiUsageController(http.Controller):
         auth="public",
         methods=["GET"],
         csrf=False,
+        readonly=True,
     )
     def usage_monthly(self, **query):
         return self._serve(lambda params: self._usage("month", query), read_body=False)
@@ -108,6 +115,7 @@ class AiUsageController(http.Controller):
         methods=["GET"],
         csrf=False,
         save_session=False,
+        readonly=True,
     )
     def metrics(self):
         """Prometheus metrics, behind a bearer token kept in the system

@@ -37,6 +37,7 @@ class AiUsageDashboard(models.AbstractModel):
     _description = "AI Usage Dashboard"
 
     @api.model
+    @api.readonly
     def get_dashboard_data(self):
         """Figures of the AI Usage dashboard, as the current user may see
         them: today and this month (calls, tokens, cost, error rate), the

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools.sql import create_index
 
 from ..compat import Constraint, table_constraints
 from ..tools import providers
@@ -272,6 +273,19 @@ class AiUsageLog(models.Model):
             with self.env.cr.savepoint():
                 daily._resummarize_days(days)
 
+    def init(self):
+        result = super().init()
+        # the calls without a price of a period (the dashboard counts them):
+        # few, found without reading the period's other calls
+        create_index(
+            self.env.cr,
+            "ai_usage_log_price_missing_time_index",
+            self._table,
+            ["request_time"],
+            where="price_missing",
+        )
+        return result
+
     @api.depends("status")
     def _compute_error_rate(self):
         for log in self:
@@ -317,6 +331,7 @@ class AiUsageLog(models.Model):
     # Actions and scheduled actions
     # ------------------------------------------------------------------
     @api.model
+    @api.readonly
     def get_usage_summary(self, granularity="day", **filters):
         """Kept for the callers of version 1.0: see ai.usage.report."""
         return self.env["ai.usage.report"].get_usage_summary(granularity, **filters)

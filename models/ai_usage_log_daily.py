@@ -10,8 +10,11 @@ SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
 FINISHED = ("success", "failed")  # the calls that have a real duration
 # the log fields the summary groups by: a record rule on them applies to it too
 SUMMARY_DIMENSIONS = frozenset(
-    {"service_id", "company_id", "user_id", "model", "request_type", "status"}
-)
+    {
+        "service_id", "company_id", "user_id", "model", "request_type", "status",
+        "provider", "price_tier", "source_module", "is_captured",
+    }
+)  # fmt: skip
 DURATION_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000)
 
 
@@ -22,7 +25,8 @@ BUCKET_COLUMNS = SQL(", ").join(
 
 class AiUsageLogDaily(models.Model):
     """The logs of closed days (UTC), summed by service, company, user,
-    model, request type, status and currency.
+    model, request type, status, currency, provider, price tier and source
+    module (the groupings of the reports: models/ai_usage_log_summary_read).
 
     Counters, usage figures and metrics read these rows for the days before
     ``summary_until`` and the logs themselves from then on, so they stay
@@ -41,6 +45,10 @@ class AiUsageLogDaily(models.Model):
     total_tokens = fields.Float(digits=(20, 0))
     cost_company = fields.Float(digits=(20, 8))
     last_request_time = fields.Datetime()
+    provider = fields.Char()
+    price_tier = fields.Char()
+    source_module = fields.Char()
+    is_captured = fields.Boolean()
 
     @api.model
     def _summary_until(self):
@@ -85,13 +93,18 @@ class AiUsageLogDaily(models.Model):
         if days:
             self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
             for day in days:
-                self._summarize(day, day + timedelta(days=1))
+                self._summarize(day, day + timedelta(days=1), contacts=False)
+            # each month once: it is read whole from the logs
+            contacts = self.env["ai.usage.log.contact"]
+            for month in sorted({day.replace(day=1) for day in days}):
+                contacts._summarize(month, month + timedelta(days=1), until)
             self.env["ai.usage.log.total"]._rebuild()
         return days
 
     @api.model
-    def _summarize(self, start, end):
-        """Replace the summary rows of the days in [start, end)."""
+    def _summarize(self, start, end, contacts=True):
+        """Replace the summary rows of the days in [start, end) (and, with
+        ``contacts``, of their months by contact)."""
         cr = self.env.cr
         cr.execute(
             SQL(
@@ -105,12 +118,14 @@ class AiUsageLogDaily(models.Model):
                 """
                 INSERT INTO ai_usage_log_daily (
                     day, service_id, company_id, user_id, model, request_type, status,
-                    currency_id, calls, failed, input_tokens, cached_input_tokens,
+                    currency_id, provider, price_tier, source_module, is_captured,
+                    calls, failed, input_tokens, cached_input_tokens,
                     output_tokens, reasoning_tokens, total_tokens, cost, cost_company,
                     priced_calls, finished_calls, duration_ms_sum, %s,
                     last_request_time)
                 SELECT request_time::date, service_id, company_id, user_id, model,
-                       request_type, status, currency_id, count(*),
+                       request_type, status, currency_id, provider, price_tier,
+                       source_module, is_captured, count(*),
                        count(*) FILTER (WHERE status = 'failed'),
                        COALESCE(sum(input_tokens), 0),
                        COALESCE(sum(cached_input_tokens), 0),
@@ -125,7 +140,7 @@ class AiUsageLogDaily(models.Model):
                        %s, max(request_time)
                   FROM ai_usage_log
                  WHERE request_time >= %s AND request_time < %s
-              GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+              GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
                 """,
                 BUCKET_COLUMNS,
                 FINISHED,
@@ -144,6 +159,10 @@ class AiUsageLogDaily(models.Model):
         )
         count = cr.rowcount
         self.invalidate_model()
+        if contacts:
+            # up to the end of what is closed: these days, or further
+            until = max(end, self._summary_until() or end)
+            self.env["ai.usage.log.contact"]._summarize(start, end, until)
         return count
 
     @api.model

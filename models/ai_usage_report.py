@@ -61,6 +61,7 @@ class AiUsageReport(models.AbstractModel):
     # Usage figures and metrics
     # ------------------------------------------------------------------
     @api.model
+    @api.readonly
     def get_usage_summary(
         self, granularity="day", service_id=None, date_from=None, date_to=None
     ):

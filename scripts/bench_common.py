@@ -55,7 +55,11 @@ def open_registry(**options):
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", required=True)
     for name, (kind, default) in options.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
+        flag = f"--{name.replace('_', '-')}"
+        if kind is bool:
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=kind, default=default)
     args = parser.parse_args()
     config.parse_config(
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]

@@ -1,6 +1,8 @@
 """Odoo's multi-process server under logged AI calls (run by bench_workers.sh).
 
-Starts Odoo with --workers=3 and a cron worker on the given database, the
+Starts Odoo with --workers=3 and a cron worker on the given database (or
+--servers N such servers, two processes or more, with the clients spread
+over them: every check below then holds across servers), the
 fake OpenAI server of the tests on 127.0.0.1, and drives logged-in HTTP
 clients through the three ways a call is made: the add-on's HTTP endpoint
 (/ai_usage/call_summary), JSON-RPC (make_openai_api_call) and the openai SDK
@@ -17,6 +19,11 @@ then checks, printing each check and a JSON summary as its last line:
   worker, make no call fail;
 - a worker killed (SIGKILL) while its calls wait for OpenAI leaves them
   processing, and the interrupted-calls action marks exactly those.
+
+And a fair baseline: logged call summaries against the same work without the
+add-on (the bench add-on's route: the same request to the fake provider, one
+record created and committed), alternated by every client over the same
+seconds.
 
 Exit status 1 when a check fails."""
 
@@ -106,6 +113,16 @@ class Client:
             return "refused"
         return f"HTTP {response.status_code}: {response.text[:300]}"
 
+    def baseline(self, message_id):
+        """The same call summary without the add-on (the bench add-on's
+        route: the request, one record, one commit)."""
+        response = self.http.post(
+            self.base_url + "/ai_usage_bench/baseline",
+            json={"message_id": message_id, "transcript": TRANSCRIPT},
+            timeout=120,
+        )
+        return "ok" if response.ok else f"HTTP {response.status_code}"
+
     def plain(self):
         """A plain Odoo JSON-RPC request of about the same weight: read a record."""
         _result, error = self.call_kw("res.users", "read", [[self.uid], ["name"]])
@@ -162,47 +179,62 @@ class Bench:
             )
 
     def start_odoo(self):
-        ports = [free_port() for _ in range(2)]
-        self.base_url = f"http://127.0.0.1:{ports[0]}"
-        self.server = subprocess.Popen(
-            [
-                sys.executable,
-                self.args.odoo_bin,
-                f"--addons-path={self.args.addons_path}",
-                "-d",
-                self.args.db,
-                f"--db-filter=^{self.args.db}$",
-                "--workers=3",
-                "--max-cron-threads=1",
-                "--http-interface=127.0.0.1",
-                f"--http-port={ports[0]}",
-                f"--gevent-port={ports[1]}",
-                "--limit-time-real=300",
-                "--limit-time-cpu=120",
-                "--log-level=warn",
-                f"--logfile={self.args.logfile}",
-            ]
-        )
+        """Start ``--servers`` Odoo servers on the database, each with 3 HTTP
+        workers (the first also runs the cron worker)."""
+        self.servers, self.base_urls = [], []
+        for number in range(self.args.servers):
+            ports = [free_port() for _ in range(2)]
+            self.base_urls.append(f"http://127.0.0.1:{ports[0]}")
+            self.servers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        self.args.odoo_bin,
+                        f"--addons-path={self.args.addons_path}",
+                        "-d",
+                        self.args.db,
+                        f"--db-filter=^{self.args.db}$",
+                        "--workers=3",
+                        f"--max-cron-threads={1 if number == 0 else 0}",
+                        "--http-interface=127.0.0.1",
+                        f"--http-port={ports[0]}",
+                        f"--gevent-port={ports[1]}",
+                        "--limit-time-real=300",
+                        "--limit-time-cpu=120",
+                        "--log-level=warn",
+                        f"--logfile={self.args.logfile}.{number}",
+                    ]
+                )
+            )
+        self.base_url = self.base_urls[0]
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base_url + "/web/login", timeout=5).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError("Odoo did not start: see " + self.args.logfile)
+        for base_url in self.base_urls:
+            while True:
+                try:
+                    if requests.get(base_url + "/web/login", timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("Odoo did not start: see " + self.args.logfile)
+                time.sleep(0.5)
 
     def stop_odoo(self):
-        self.server.send_signal(signal.SIGINT)
-        try:
-            self.server.wait(30)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
+        for server in self.servers:
+            server.send_signal(signal.SIGINT)
+        for server in self.servers:
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
     def http_workers(self):
-        """The worker processes of the server (HTTP and cron)."""
-        return psutil.Process(self.server.pid).children()
+        """The worker processes of the servers (HTTP and cron)."""
+        return [
+            worker
+            for server in self.servers
+            for worker in psutil.Process(server.pid).children()
+        ]
 
     # -- helpers -----------------------------------------------------------
     def check(self, name, ok, detail=""):
@@ -326,6 +358,39 @@ class Bench:
             f"counter {service['usage_count']}, received {ai_requests}",
         )
 
+    def fair_baseline(self):
+        """Logged call summaries and the same work without the add-on, each
+        client alternating the two over the same seconds (same load, same
+        moment): the overhead of logging a call."""
+
+        def work(client, index):
+            message_id = f"fair-{uuid.uuid4().hex}"
+            if index % 2:
+                return "baseline", client.baseline(message_id)
+            return "logged", client.call("endpoint", message_id)
+
+        results = self.run_clients(work, seconds=self.args.duration)
+        timings = {"logged": [], "baseline": []}
+        failed = 0
+        for outcome, ms in results:
+            if outcome[0] in timings and outcome[1] == "ok":
+                timings[outcome[0]].append(ms)
+            else:
+                failed += 1
+        logged = percentile(timings["logged"], 0.5)
+        baseline = percentile(timings["baseline"], 0.5)
+        self.figures.update(
+            fair_logged_p50_ms=round(logged, 1),
+            fair_baseline_p50_ms=round(baseline, 1),
+            fair_ratio=round(logged / baseline, 2),
+        )
+        self.check(
+            "every call of the fair comparison answered",
+            not failed,
+            f"{len(timings['logged'])} logged, {len(timings['baseline'])} without"
+            f" the add-on, {failed} failed",
+        )
+
     def force_crons(self, stop, running):
         """Make the alert and summary crons due every second; count their
         runs, and set ``running`` at the first."""
@@ -368,7 +433,8 @@ class Bench:
         )
         outcomes = [outcome for outcome, _ms in results]
         self.check(
-            "a hard budget created in one worker refuses the next call in every worker",
+            "a hard budget created in one worker refuses the next call in every worker"
+            " of every server",
             outcomes and all(o == "refused" for o in outcomes),
             f"{outcomes.count('refused')} of {len(outcomes)} refused",
         )
@@ -392,7 +458,8 @@ class Bench:
             " WHERE message_id LIKE 'bench-price-%%'"
         )
         self.check(
-            "a price edited in one worker prices the next call in every worker",
+            "a price edited in one worker prices the next call in every worker"
+            " of every server",
             len(prices) == len(results) and all(p == 1234.5 for p, _id in prices),
             f"{len(prices)} calls at (price, row) {sorted(set(prices))}, "
             f"edited row {price_id}",
@@ -436,6 +503,8 @@ class Bench:
                 continue
             if any(conn.laddr.port in held_ports for conn in connections):
                 victims.append(worker)
+        pids = [server.pid for server in self.servers]
+        servers = sorted({pids.index(worker.ppid()) + 1 for worker in victims})
         for worker in victims:
             worker.send_signal(signal.SIGKILL)
         for thread in threads:
@@ -448,7 +517,8 @@ class Bench:
             victims
             and len(kill_logs) == held
             and all(status == "processing" for (status,) in kill_logs),
-            f"{len(victims)} worker(s) killed, logs {sorted(s for (s,) in kill_logs)}",
+            f"{len(victims)} worker(s) killed (of servers {servers}), logs"
+            f" {sorted(s for (s,) in kill_logs)}",
         )
         time.sleep(self.args.hold + 6 + 1 + 1)  # the service timeout and the margin
         # the cron worker may have marked them already: what counts is the end
@@ -480,11 +550,14 @@ class Bench:
         self.set_up()
         self.start_odoo()
         try:
+            # the load spread over the servers: client n on server n mod N
             self.clients = [
-                Client(self.base_url, self.args.db, login) for login in self.logins
+                Client(self.base_urls[n % len(self.base_urls)], self.args.db, login)
+                for n, login in enumerate(self.logins)
             ]
             self.admin = Client(self.base_url, self.args.db, "admin")
             self.load()
+            self.fair_baseline()
             self.budget_and_price_everywhere()
             self.kill_a_worker()
         finally:
@@ -492,7 +565,7 @@ class Bench:
             self.fake.stop()
         print(
             f"\n{self.figures['calls']} logged calls in {self.args.duration} s with "
-            f"{self.args.clients} clients and 3 workers: "
+            f"{self.args.clients} clients, {self.args.servers} server(s) of 3 workers: "
             f"{self.figures['calls_per_s']} calls/s, p50 {self.figures['p50_ms']} ms, "
             f"p95 {self.figures['p95_ms']} ms\n"
             f"plain Odoo JSON-RPC (read a record), same clients: "
@@ -500,6 +573,10 @@ class Bench:
             f"p50 {self.figures['plain_p50_ms']} ms, "
             f"p95 {self.figures['plain_p95_ms']} ms"
             f"\np50 ratio (logged AI call / plain request): {self.figures['p50_ratio']}"
+            f"\nthe same call summary logged and without the add-on, alternated: "
+            f"p50 {self.figures['fair_logged_p50_ms']} ms and "
+            f"{self.figures['fair_baseline_p50_ms']} ms, "
+            f"ratio {self.figures['fair_ratio']} (target <= 1.3)"
         )
         ok = all(check["ok"] for check in self.checks)
         print(json.dumps({"ok": ok, "figures": self.figures, "checks": self.checks}))
@@ -526,6 +603,7 @@ def main():
         odoo_bin=(str, None),
         logfile=(str, "/tmp/ai_usage_bench_workers.log"),
         clients=(int, 6),
+        servers=(int, 1),
         duration=(float, 20.0),
         hold=(float, 4.0),
     )

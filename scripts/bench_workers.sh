@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Odoo's multi-process server (3 HTTP workers and a cron worker) under logged
 # AI calls, on a fresh database: figures and checks (see scripts/bench_workers.py).
-# Options: --clients N (6), --duration SECONDS (20), --hold SECONDS (4).
+# Options: --clients N (6), --duration SECONDS (20), --hold SECONDS (4),
+# --servers N (1): N servers of 3 workers on the database, the clients spread over them.
 # Odoo 18.0 by default; ODOO_PYTHON=<19.0's python> for 19.0.
 set -euo pipefail
 series=

@@ -19,6 +19,7 @@ from . import test_controllers
 from . import test_openai_client
 from . import test_budgets
 from . import test_summary
+from . import test_summary_reads
 from . import test_providers
 from . import test_reconciliation
 from . import test_telemetry

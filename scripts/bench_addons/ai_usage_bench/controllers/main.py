@@ -1,9 +1,13 @@
 import json
 
+import requests
+
 from odoo import http
 from odoo.http import request
 
 from odoo.addons.ai_usage_log.exceptions import AiCallRefused
+from odoo.addons.ai_usage_log.models.ai_service_helpers import SUMMARY_PROMPT
+from odoo.addons.ai_usage_log.tools.capture import own_call
 
 
 class BenchController(http.Controller):
@@ -38,3 +42,45 @@ class BenchController(http.Controller):
         return request.make_json_response(
             {"answer": completion.choices[0].message.content}
         )
+
+    @http.route(
+        "/ai_usage_bench/baseline",
+        type="http",
+        auth="user",
+        methods=["POST"],
+        csrf=False,
+    )
+    def baseline(self):
+        """The work of a logged call summary (/ai_usage/call_summary) without
+        the add-on: the same request to the provider, one record created and
+        committed with the request (the baseline of bench_workers.py)."""
+        params = json.loads(request.httprequest.get_data() or b"{}")
+        service = request.env["ai.service"]._get_service().sudo()
+        # not captured: this is the call as a module without the add-on makes it
+        with own_call():
+            response = requests.post(
+                f"{service.api_base_url}/chat/completions",
+                json={
+                    "model": service.default_model,
+                    "messages": [
+                        {"role": "system", "content": SUMMARY_PROMPT},
+                        {"role": "user", "content": params["transcript"]},
+                    ],
+                },
+                headers={"Authorization": f"Bearer {service.api_key}"},
+                timeout=60,
+            )
+        if not response.ok:
+            return request.make_json_response({"error": response.text}, status=502)
+        answer = response.json()
+        summary = answer["choices"][0]["message"]["content"]
+        request.env["ai.usage.bench.record"].create(
+            {
+                "message_id": params["message_id"],
+                "model": answer.get("model"),
+                "input_tokens": answer["usage"]["prompt_tokens"],
+                "output_tokens": answer["usage"]["completion_tokens"],
+                "summary": summary,
+            }
+        )
+        return request.make_json_response({"summary": summary})
