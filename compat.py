@@ -15,6 +15,8 @@ the rest of the code reads the same on both.
   ``user_ids``; server actions name their groups ``groups_id`` or
   ``group_ids``. The XML declares what both read the same, and
   ``set_up_groups`` (called from it) writes the rest.
+- SQL of a boolean condition: ``(field, '=', True)`` is ``field = true``
+  on 18.0 and ``field IS TRUE`` on 19.0 (``true_condition``).
 - Retries: Odoo replays a request after the PostgreSQL errors of
   ``PG_CONCURRENCY_EXCEPTIONS_TO_RETRY``; 19.0 also after its
   ``ConcurrencyError`` (``RETRIED_ERRORS``).
@@ -117,6 +119,13 @@ else:
 
 
 FALSE_DOMAIN = Domain.FALSE if Domain else expression.FALSE_DOMAIN
+
+
+def true_condition(column):
+    """The SQL of ``column`` being true as the ORM writes ``(field, '=',
+    True)`` (19.0: ``IS TRUE``): the predicate of a partial index must say
+    the same, or PostgreSQL does not use the index."""
+    return f"{column} IS TRUE" if ODOO_19 else column
 
 
 def domain_and(*domains):

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.sql import create_index
 
-from ..compat import Constraint, table_constraints
+from ..compat import Constraint, table_constraints, true_condition
 from ..tools import providers
 from ..tools.pricing import pricing_inputs
 from ..tools.usage import USAGE_FIELDS
@@ -282,7 +282,7 @@ class AiUsageLog(models.Model):
             "ai_usage_log_price_missing_time_index",
             self._table,
             ["request_time"],
-            where="price_missing",
+            where=true_condition("price_missing"),
         )
         return result
 

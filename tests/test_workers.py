@@ -1,6 +1,6 @@
 """The multi-worker guarantees, on Odoo's own prefork server: a small run of
-scripts/bench_workers.sh (its own database, 3 HTTP workers and a cron
-worker, the fake OpenAI server) whose every check must hold."""
+scripts/bench_workers.sh (its own database, two servers of 3 HTTP workers,
+a cron worker, the fake OpenAI server) whose every check must hold."""
 
 import json
 import os
@@ -22,7 +22,7 @@ class TestWorkers(BaseCase):
     def test_logs_hold_across_workers_and_a_killed_worker(self):
         run = subprocess.run(
             ["bash", os.path.join(ADDON, "scripts", "bench_workers.sh")]
-            + ["--duration", "4", "--clients", "3", "--hold", "3"],
+            + ["--duration", "4", "--clients", "4", "--hold", "3", "--servers", "2"],
             env=dict(
                 os.environ,
                 ODOO_PYTHON=sys.executable,
@@ -40,7 +40,7 @@ class TestWorkers(BaseCase):
         except ValueError:
             self.fail(f"no summary: {run.stdout[-2000:]}\n{run.stderr[-3000:]}")
         checks = {check["check"]: check for check in summary["checks"]}
-        self.assertEqual(len(checks), 8, run.stdout[-3000:])
+        self.assertEqual(len(checks), 9, run.stdout[-3000:])
         for name, check in checks.items():
             with self.subTest(check=name):
                 self.assertTrue(check["ok"], check["detail"])
