@@ -6,7 +6,6 @@ rules of both roles and of two companies included."""
 
 import itertools
 import random
-import unittest
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
@@ -15,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.tests import new_test_user, tagged
+from odoo.tests import BaseCase, new_test_user, tagged
 from odoo.tools import SQL
 
 from ..models.ai_usage_log_daily import SUMMARY_UNTIL_PARAM
@@ -344,7 +343,8 @@ def _days(first, last):
         first += timedelta(days=1)
 
 
-class TestSummaryPlan(unittest.TestCase):
+@tagged("post_install", "-at_install")
+class TestSummaryPlan(BaseCase):
     """tools/summary_plan, without a database."""
 
     def test_whole_days_of_bounds(self):
