@@ -1,6 +1,6 @@
 {
     "name": "AI Usage Log",
-    "version": "1.5.0",
+    "version": "1.6.0",
     "category": "Productivity",
     "summary": "Log, price and report every AI call: OpenAI, Anthropic, Gemini...",
     "author": "ai_usage_log contributors",

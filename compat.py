@@ -26,6 +26,11 @@ the rest of the code reads the same on both.
 - RPC: an ``@api.model`` (or ``model_create_multi``) method is marked
   ``_api = 'model'`` (``'model_create'``) on 18.0 and ``_api_model`` on 19.0
   (``is_model_method``), which decides whether call_kw passes record ids.
+- Grouped reads of the web client: 18.0's pivot and graph call
+  ``read_group`` once per grouping; 19.0's pivot calls
+  ``formatted_read_grouping_sets`` once (``_read_grouping_sets``: every
+  grouping in one query), its graph ``formatted_read_group``
+  (``web_grouped_read``).
 """
 
 from odoo import exceptions, models
@@ -119,6 +124,7 @@ else:
 
 
 FALSE_DOMAIN = Domain.FALSE if Domain else expression.FALSE_DOMAIN
+TRUE_DOMAIN = Domain.TRUE if Domain else expression.TRUE_DOMAIN
 
 
 def true_condition(column):
@@ -225,3 +231,47 @@ def enter_registry_test_mode(case_class):
     else:
         case_class.registry.enter_test_mode(case_class.cr)
         case_class.addClassCleanup(case_class.registry.leave_test_mode)
+
+
+def web_pivot_calls(domain, grouping_sets, aggregates):
+    """The calls (method, keyword arguments) the web client's pivot makes
+    for these headers: on 19.0 one ``formatted_read_grouping_sets``, on
+    18.0 a ``read_group`` per grouping."""
+    if ODOO_19:
+        return [
+            (
+                "formatted_read_grouping_sets",
+                {
+                    "domain": domain,
+                    "grouping_sets": [list(groupby) for groupby in grouping_sets],
+                    "aggregates": list(aggregates),
+                },
+            )
+        ]
+    return [
+        (
+            "read_group",
+            {
+                "domain": domain,
+                "fields": list(aggregates),
+                "groupby": list(groupby),
+                "lazy": False,
+            },
+        )
+        for groupby in grouping_sets
+    ]
+
+
+def web_grouped_read(model, domain, grouping_sets, aggregates, pivot=True):
+    """What the web client's pivot (or graph) reads, one list of groups per
+    grouping (web_pivot_calls; a 19.0 graph: ``formatted_read_group``)."""
+    if ODOO_19 and not pivot:
+        return [
+            model.formatted_read_group(domain, groupby, aggregates)
+            for groupby in grouping_sets
+        ]
+    results = [
+        getattr(model, method)(**kwargs)
+        for method, kwargs in web_pivot_calls(domain, grouping_sets, aggregates)
+    ]
+    return results[0] if ODOO_19 else results

@@ -15,8 +15,10 @@ from . import ai_usage_log_pricing
 from . import ai_usage_log_capture
 from . import ai_usage_log_daily
 from . import ai_usage_log_contact
+from . import ai_usage_log_local
 from . import ai_usage_log_total
 from . import ai_usage_log_summary_read
+from . import ai_usage_log_group_labels
 from . import ai_usage_report
 from . import ai_usage_dashboard
 from . import res_config_settings

@@ -5,6 +5,9 @@ from dateutil.relativedelta import relativedelta
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..tools import summary_plan
+from .ai_usage_summed_calls import MEASURE_COLUMNS, MEASURE_SUMS
+
 
 class AiUsageLogContact(models.Model):
     """The logs of the closed days of each month (UTC), summed by contact,
@@ -15,9 +18,11 @@ class AiUsageLogContact(models.Model):
 
     A month's rows hold its days before ``summary_until`` (the current
     month's grow as the daily summary closes its days), made again with
-    them (ai.usage.log.daily._summarize)."""
+    them (ai.usage.log.daily._summarize). The months are UTC's, and the
+    local months of each zone summed (ai.usage.log.local)."""
 
     _name = "ai.usage.log.contact"
+    _inherit = ["ai.usage.summed.measures"]
     _description = "AI Usage by Contact, Monthly"
     _log_access = False
 
@@ -26,50 +31,52 @@ class AiUsageLogContact(models.Model):
     company_id = fields.Many2one("res.company", ondelete="cascade")
     user_id = fields.Many2one("res.users", ondelete="set null")
     currency_id = fields.Many2one("res.currency")
-    calls = fields.Integer()
-    # numeric(20, 0): sums of tokens outgrow a 32-bit integer
-    input_tokens = fields.Float(digits=(20, 0))
-    cached_input_tokens = fields.Float(digits=(20, 0))
-    output_tokens = fields.Float(digits=(20, 0))
-    reasoning_tokens = fields.Float(digits=(20, 0))
-    total_tokens = fields.Float(digits=(20, 0))
-    cost_company = fields.Float(digits=(20, 8))
-    priced_calls = fields.Integer()
+    zone = fields.Char(required=True, default="UTC", help="The time zone of the month.")
 
-    def _summarize(self, start, end, until):
+    def _summarize(self, start, end, until, zones=None):
         """Replace the rows of the months that the days [start, end) are in
-        with the sums of their logs before ``until``."""
-        first = start.replace(day=1)
-        last = (end - timedelta(days=1)).replace(day=1) + relativedelta(months=1)
+        (UTC's, and the local months around them of the zones summed) with
+        the sums of their logs of the days closed before ``until``."""
+        if zones is None:
+            zones = ["UTC", *self.env["ai.usage.log.local"]._summed_zones()]
         cr = self.env.cr
-        cr.execute(
-            SQL(
-                "DELETE FROM ai_usage_log_contact WHERE month >= %s AND month < %s",
-                first,
-                last,
+        for zone in zones:
+            # a local day is at most 14 hours from the UTC day of its date
+            margin = timedelta(days=0 if zone == "UTC" else 1)
+            first = (start - margin).replace(day=1)
+            last = (end - timedelta(days=1) + margin).replace(day=1)
+            last += relativedelta(months=1)
+            cr.execute(
+                SQL(
+                    "DELETE FROM ai_usage_log_contact"
+                    " WHERE zone = %s AND month >= %s AND month < %s",
+                    zone,
+                    first,
+                    last,
+                )
             )
-        )
-        cr.execute(
-            SQL(
-                """
-                INSERT INTO ai_usage_log_contact (
-                    month, partner_id, company_id, user_id, currency_id, calls,
-                    input_tokens, cached_input_tokens, output_tokens,
-                    reasoning_tokens, total_tokens, cost_company, priced_calls)
-                SELECT date_trunc('month', request_time)::date, partner_id,
-                       company_id, user_id, currency_id, count(*),
-                       COALESCE(sum(input_tokens), 0),
-                       COALESCE(sum(cached_input_tokens), 0),
-                       COALESCE(sum(output_tokens), 0),
-                       COALESCE(sum(reasoning_tokens), 0),
-                       COALESCE(sum(total_tokens), 0),
-                       COALESCE(sum(cost_company), 0), count(cost_company)
-                  FROM ai_usage_log
-                 WHERE request_time >= %s AND request_time < %s
-              GROUP BY 1, 2, 3, 4, 5
-                """,
-                fields.Datetime.to_datetime(first),
-                fields.Datetime.to_datetime(min(last, until)),
+            closed = min(last, summary_plan.zone_until(until, zone))
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO ai_usage_log_contact (
+                        zone, month, partner_id, company_id, user_id, currency_id,
+                        %s)
+                    SELECT %s,
+                           date_trunc(
+                               'month', timezone(%s, timezone('UTC', request_time))
+                           )::date,
+                           partner_id, company_id, user_id, currency_id, %s
+                      FROM ai_usage_log
+                     WHERE request_time >= %s AND request_time < %s
+                  GROUP BY 2, 3, 4, 5, 6
+                    """,
+                    MEASURE_COLUMNS,
+                    zone,
+                    zone,
+                    MEASURE_SUMS,
+                    summary_plan.local_start(first, zone),
+                    summary_plan.local_start(max(first, closed), zone),
+                )
             )
-        )
         self.invalidate_model()

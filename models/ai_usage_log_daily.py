@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..compat import FALSE_DOMAIN, domain_and, domain_conditions
+from .ai_usage_summed_calls import DAY_COLUMNS, MEASURE_COLUMNS, MEASURE_SUMS
 
 SUMMARY_UNTIL_PARAM = "ai_usage_log.summary_until"
 SUMMARY_LOCK = 20251119  # advisory lock serializing the summary's maintenance
@@ -42,8 +43,6 @@ class AiUsageLogDaily(models.Model):
     company_id = fields.Many2one("res.company", ondelete="cascade")
     user_id = fields.Many2one("res.users", ondelete="set null")
     failed = fields.Integer()
-    total_tokens = fields.Float(digits=(20, 0))
-    cost_company = fields.Float(digits=(20, 8))
     last_request_time = fields.Datetime()
     provider = fields.Char()
     price_tier = fields.Char()
@@ -74,15 +73,22 @@ class AiUsageLogDaily(models.Model):
             days=1
         )
         until = self._summary_until()
-        if until and until >= target:
+        local = self.env["ai.usage.log.local"]
+        zones_summed = set(local._summed_zones()) == set(local._wanted_zones())
+        if until and until >= target and zones_summed:
             return 0
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
-        start = until or fields.Date.to_date("1970-01-01")
-        count = self._summarize(start, target)
-        self.env["ai.usage.log.total"]._rebuild()
-        self.env["ir.config_parameter"].sudo().set_param(
-            SUMMARY_UNTIL_PARAM, fields.Date.to_string(target)
-        )
+        count = 0
+        if not until or until < target:
+            start = until or fields.Date.to_date("1970-01-01")
+            count = self._summarize(start, target)
+            self.env["ai.usage.log.total"]._rebuild()
+            self.env["ir.config_parameter"].sudo().set_param(
+                SUMMARY_UNTIL_PARAM, fields.Date.to_string(target)
+            )
+            until = target
+        # a zone a reader has just taken: its whole history
+        local._sync_zones(until)
         return count
 
     @api.model
@@ -94,17 +100,23 @@ class AiUsageLogDaily(models.Model):
             self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK])
             for day in days:
                 self._summarize(day, day + timedelta(days=1), contacts=False)
-            # each month once: it is read whole from the logs
+            # each month once (it is read whole from the logs), from its
+            # first day changed to its last: a zone's local months around
+            # them too
+            months = {}
+            for day in days:
+                months.setdefault(day.replace(day=1), []).append(day)
             contacts = self.env["ai.usage.log.contact"]
-            for month in sorted({day.replace(day=1) for day in days}):
-                contacts._summarize(month, month + timedelta(days=1), until)
+            for changed in months.values():
+                contacts._summarize(changed[0], changed[-1] + timedelta(days=1), until)
             self.env["ai.usage.log.total"]._rebuild()
         return days
 
     @api.model
     def _summarize(self, start, end, contacts=True):
-        """Replace the summary rows of the days in [start, end) (and, with
-        ``contacts``, of their months by contact)."""
+        """Replace the summary rows of the days in [start, end), of the
+        local days they overlap (ai.usage.log.local) and, with ``contacts``,
+        of their months by contact."""
         cr = self.env.cr
         cr.execute(
             SQL(
@@ -117,24 +129,11 @@ class AiUsageLogDaily(models.Model):
             SQL(
                 """
                 INSERT INTO ai_usage_log_daily (
-                    day, service_id, company_id, user_id, model, request_type, status,
-                    currency_id, provider, price_tier, source_module, is_captured,
-                    calls, failed, input_tokens, cached_input_tokens,
-                    output_tokens, reasoning_tokens, total_tokens, cost, cost_company,
-                    priced_calls, finished_calls, duration_ms_sum, %s,
+                    day, %s, %s, failed, cost, finished_calls, duration_ms_sum, %s,
                     last_request_time)
-                SELECT request_time::date, service_id, company_id, user_id, model,
-                       request_type, status, currency_id, provider, price_tier,
-                       source_module, is_captured, count(*),
+                SELECT request_time::date, %s, %s,
                        count(*) FILTER (WHERE status = 'failed'),
-                       COALESCE(sum(input_tokens), 0),
-                       COALESCE(sum(cached_input_tokens), 0),
-                       COALESCE(sum(output_tokens), 0),
-                       COALESCE(sum(reasoning_tokens), 0),
-                       COALESCE(sum(total_tokens), 0),
                        COALESCE(sum(cost), 0),
-                       COALESCE(sum(cost_company), 0),
-                       count(cost_company),
                        count(duration_ms) FILTER (WHERE status IN %s),
                        COALESCE(sum(duration_ms) FILTER (WHERE status IN %s), 0),
                        %s, max(request_time)
@@ -142,7 +141,11 @@ class AiUsageLogDaily(models.Model):
                  WHERE request_time >= %s AND request_time < %s
               GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
                 """,
+                DAY_COLUMNS,
+                MEASURE_COLUMNS,
                 BUCKET_COLUMNS,
+                DAY_COLUMNS,
+                MEASURE_SUMS,
                 FINISHED,
                 FINISHED,
                 SQL(", ").join(
@@ -159,9 +162,10 @@ class AiUsageLogDaily(models.Model):
         )
         count = cr.rowcount
         self.invalidate_model()
+        # up to the end of what is closed: these days, or further
+        until = max(end, self._summary_until() or end)
+        self.env["ai.usage.log.local"]._summarize(start, end, until)
         if contacts:
-            # up to the end of what is closed: these days, or further
-            until = max(end, self._summary_until() or end)
             self.env["ai.usage.log.contact"]._summarize(start, end, until)
         return count
 
@@ -186,7 +190,10 @@ class AiUsageLogDaily(models.Model):
         logs = self.env["ai.usage.log"]
         summary = self.env[summary_model].sudo()
         rules = [] if self.env.su else self.env["ir.rule"]._compute_domain(logs._name)
-        use_summary = _filters_only(rules, summary)
+        # a condition on a field the summary groups by means the same there
+        use_summary = fields_of(domain_conditions(rules)) <= (
+            SUMMARY_DIMENSIONS & summary._fields.keys()
+        )
         since = self._live_since()
         log_query = logs._search([("request_time", ">=", since)] if use_summary else [])
         if log_where:
@@ -202,14 +209,10 @@ class AiUsageLogDaily(models.Model):
         return SQL("(%s UNION ALL %s)", summary_query.select(summary_columns), log_rows)
 
 
-def _filters_only(domain, summary):
-    """Whether every condition of ``domain`` (a log domain) is on a field the
-    summary groups by, so that it means the same on summed rows."""
-    for field, _operator, _value in domain_conditions(domain):
-        if not isinstance(field, str):
-            continue  # (1, '=', 1) and the like
-        if field.split(".")[0] not in SUMMARY_DIMENSIONS:
-            return False
-        if field.split(".")[0] not in summary._fields:
-            return False
-    return True
+def fields_of(conditions):
+    """The log fields that ``conditions`` are on (a path by its first
+    field)."""
+    return {
+        field.split(".")[0] for field, _operator, _value in conditions
+        if isinstance(field, str)
+    }  # fmt: skip

@@ -12,7 +12,9 @@ and bounds of the request time in a conjunction), the record rules
 included. Any other read groups the logs, as Odoo does. tools/summary_plan
 decides which days are read from the summary."""
 
+import contextlib
 import contextvars
+from datetime import timedelta
 
 from odoo import fields, models
 from odoo.tools import SQL, get_lang
@@ -20,7 +22,7 @@ from odoo.tools.query import Query
 
 from ..compat import domain_and, domain_conditions, domain_conjuncts, domain_or
 from ..tools import summary_plan
-from .ai_usage_log_daily import SUMMARY_DIMENSIONS
+from .ai_usage_log_daily import SUMMARY_DIMENSIONS, fields_of
 
 TIME = "request_time"
 SUMMED_TOKENS = (
@@ -99,10 +101,13 @@ class Source:
     or ``month``, also the name of their column) and whether it holds what
     the error rate needs."""
 
-    def __init__(self, model, dimensions, period, error_rate):
+    def __init__(self, model, dimensions, period, error_rate, zoned=False, utc=True):
         self.model = model
         self.dimensions = frozenset(dimensions)
         self.period = period
+        # rows by zone (UTC's, with ``utc``, and the readers' zones)
+        self.zoned = zoned
+        self.utc = utc
         self.aggregates = MEASURES | ({"error_rate:avg"} if error_rate else set())
         # a row of a period answers the groupings that do not cut it
         self.granularities = (
@@ -114,21 +119,46 @@ class Source:
         log_rates, summary_rates = ERROR_RATE_MEASURES if error_rate else ({}, {})
         self.log_row = {TIME: TIME, **dimensions, **LOG_MEASURES, **log_rates}
         self.summary_row = {
-            TIME: lambda column: SQL("%s::timestamp", column(period)),
+            TIME: (
+                (lambda column: _local_noon(column, period))
+                if zoned
+                else (lambda column: SQL("%s::timestamp", column(period)))
+            ),
             **dimensions,
             **SUMMARY_MEASURES,
             **summary_rates,
         }
 
 
+def _local_noon(column, period):
+    """The request time standing for a row of a zone: the noon of its
+    (first) local day in UTC, grouped by Odoo into that local day (its
+    midnight may not exist)."""
+    return SQL(
+        "timezone('UTC', timezone(%s, %s + interval '12 hours'))",
+        column("zone"),
+        column(period),
+    )
+
+
 SOURCES = (
-    # the currency too: the summaries keep each currency's costs apart
+    # a reader's local days, for a reader of a zone summed; the currency
+    # too: the summaries keep each currency's costs apart
+    Source(
+        "ai.usage.log.local",
+        SUMMARY_DIMENSIONS | {"currency_id"},
+        "day",
+        True,
+        zoned=True,
+        utc=False,
+    ),
     Source("ai.usage.log.daily", SUMMARY_DIMENSIONS | {"currency_id"}, "day", True),
     Source(
         "ai.usage.log.contact",
         {"partner_id", "company_id", "user_id", "currency_id"},
         "month",
         False,
+        zoned=True,
     ),
 )
 
@@ -185,7 +215,61 @@ class AiUsageLog(models.Model):
         self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None,
         order=None,
     ):  # fmt: skip
-        plan = self._summary_plan(domain, groupby, aggregates, having)
+        with self._served_by(self._summary_plan(domain, groupby, aggregates, having)):
+            return super()._read_group(
+                domain, groupby, aggregates, having, offset, limit, order
+            )
+
+    def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+        # 19.0's pivot asks for all its headers at once: one query (GROUPING
+        # SETS) that passes _read_group by. The plan of all their groupings
+        # together serves each of them (each group is a union of their
+        # groups); else each header a summary answers is read alone, and
+        # the others together, as Odoo reads them.
+        grouping_sets = [tuple(groupby) for groupby in grouping_sets]
+        specs = list(
+            dict.fromkeys(spec for groupby in grouping_sets for spec in groupby)
+        )
+        plan = self._summary_plan(domain, specs, aggregates, ())
+        if plan is not None:
+            with self._served_by(plan):
+                return super()._read_grouping_sets(
+                    domain, grouping_sets, aggregates, order
+                )
+        rest = [
+            groupby
+            for groupby in grouping_sets
+            if self._summary_plan(domain, groupby, aggregates, ()) is None
+        ]
+        others = dict(
+            zip(
+                rest,
+                super()._read_grouping_sets(
+                    domain,
+                    rest,
+                    aggregates,
+                    order=_order_within(order, grouping_sets, rest),
+                )
+                if rest
+                else (),
+                strict=True,
+            )
+        )
+        return [
+            others[groupby]
+            if groupby in others
+            else self._read_group(
+                domain,
+                groupby,
+                aggregates,
+                order=_order_within(order, grouping_sets, [groupby]),
+            )
+            for groupby in grouping_sets
+        ]
+
+    @contextlib.contextmanager
+    def _served_by(self, plan):
+        """Reads of the logs made in it read ``plan``'s rows (None: the logs)."""
         if plan is not None:
             # a served read is short whatever PostgreSQL estimates for its
             # union: compiling it (JIT, past jit_above_cost) would cost more
@@ -193,9 +277,7 @@ class AiUsageLog(models.Model):
             self.env.cr.execute("SET LOCAL jit = off")
         token = _serving.set(plan)
         try:
-            return super()._read_group(
-                domain, groupby, aggregates, having, offset, limit, order
-            )
+            yield
         finally:
             _serving.reset(token)
             if plan is not None:
@@ -291,30 +373,70 @@ class AiUsageLog(models.Model):
             summary_domain = [
                 condition for condition in conditions if condition[0] != TIME
             ]
-        filtered = _fields_of(domain_conditions(summary_domain)) | _fields_of(
+        filtered = fields_of(domain_conditions(summary_domain)) | fields_of(
             domain_conditions(rules)
         )
-        try:
-            first, last = summary_plan.whole_days(
-                times, fields.Datetime.to_datetime, first_day, until
-            )
-        except summary_plan.Unanswerable:
-            return None
+        tz = self.env.context.get("tz") or "UTC"
+        zone = tz if tz in self.env["ai.usage.log.local"]._summed_zones() else None
         for source in SOURCES:
             if (
                 names - {TIME} <= source.dimensions
                 and granularities <= source.granularities
                 and measures <= source.aggregates
                 and filtered <= source.dimensions
+                # the local days serve their readers: their groups by date
+                # and their filters (This Month...) start at local midnights
+                and (source.utc or zone)
             ):
                 break
         else:
             return None
-        tz = self.env.context.get("tz") or "UTC"
-        first_week_day = int(get_lang(self.env).week_start) - 1
-        days = summary_plan.aligned_ranges(
-            first, last, tz, granularities, first_week_day
+        try:
+            days, periods, start_of = self._summary_periods(
+                source, times, first_day, until, zone if source.zoned else None,
+                tz, granularities,
+            )  # fmt: skip
+        except summary_plan.Unanswerable:
+            return None
+        if not days:
+            return None
+        return SummaryPlan(
+            source,
+            domain,
+            summary_plan.log_ranges(
+                days,
+                summary_plan.time_bounds(times, fields.Datetime.to_datetime),
+                start_of,
+            ),
+            domain_and(summary_domain, rules, periods),
         )
+
+    def _summary_periods(
+        self, source, times, first_day, until, zone, tz, granularities
+    ):  # fmt: skip
+        """The days read from ``source`` (merged [start, end) ranges), the
+        domain of its rows of those days, and the first moment of a day
+        (naive UTC) in ``source``'s days: the local days of ``zone`` when
+        given, else UTC's."""
+        to_datetime = fields.Datetime.to_datetime
+        if zone:
+            # local days, each in one group of any grouping by date
+            until = summary_plan.zone_until(until, zone)
+            first, last = summary_plan.whole_days(
+                times, to_datetime, first_day - timedelta(days=1), until, zone=zone
+            )
+            days = [(first, last)] if first < last else []
+
+            def start_of(day):
+                return summary_plan.local_start(day, zone)
+
+        else:
+            first, last = summary_plan.whole_days(times, to_datetime, first_day, until)
+            first_week_day = int(get_lang(self.env).week_start) - 1
+            days = summary_plan.aligned_ranges(
+                first, last, tz, granularities, first_week_day
+            )
+            start_of = None
         if source.period == "day":
             periods = domain_or(
                 *([("day", ">=", start), ("day", "<", end)] for start, end in days)
@@ -322,25 +444,9 @@ class AiUsageLog(models.Model):
         else:
             days, months = summary_plan.whole_months(days, until)
             periods = [("month", "in", months)]
-        if not days:
-            return None
-        return SummaryPlan(
-            source,
-            domain,
-            summary_plan.log_ranges(
-                days, summary_plan.time_bounds(times, fields.Datetime.to_datetime)
-            ),
-            domain_and(summary_domain, rules, periods),
-        )
-
-
-def _fields_of(conditions):
-    """The log fields that ``conditions`` are on (a path by its first
-    field)."""
-    return {
-        field.split(".")[0] for field, _operator, _value in conditions
-        if isinstance(field, str)
-    }  # fmt: skip
+        if source.zoned:
+            periods = domain_and([("zone", "=", zone or "UTC")], periods)
+        return days, periods, start_of
 
 
 def _moments(ranges):
@@ -355,6 +461,21 @@ def _moments(ranges):
         for start, end in ranges
     ]
     return SQL("(%s)", SQL(" OR ").join(conditions)) if conditions else SQL("FALSE")
+
+
+def _order_within(order, grouping_sets, kept):
+    """The terms of ``order`` that the groupings ``kept`` (of
+    ``grouping_sets``) can sort by: not those of a grouping they do not
+    have, as Odoo's _read_grouping_sets splits a read in its own way."""
+    dropped = {spec for groupby in grouping_sets for spec in groupby}
+    dropped -= {spec for groupby in kept for spec in groupby}
+    terms = [term.strip() for term in (order or "").split(",")]
+    kept_terms = [
+        term
+        for term in terms
+        if term and not any(term.startswith(spec) for spec in dropped)
+    ]
+    return ", ".join(kept_terms) or None
 
 
 def _first_summary_day(env):

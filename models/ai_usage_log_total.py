@@ -18,7 +18,8 @@ class AiUsageLogTotal(models.Model):
         """Add the daily summary up again, after it changed."""
         columns = SQL(
             "service_id, model, request_type, status, currency_id, calls, input_tokens,"
-            " cached_input_tokens, output_tokens, reasoning_tokens, cost, priced_calls,"
+            " cached_input_tokens, output_tokens, reasoning_tokens, total_tokens, cost,"
+            " cost_company, priced_calls,"
             " finished_calls, duration_ms_sum, %s",
             BUCKET_COLUMNS,
         )
@@ -29,7 +30,8 @@ class AiUsageLogTotal(models.Model):
                 INSERT INTO ai_usage_log_total (%s)
                 SELECT service_id, model, request_type, status, currency_id, sum(calls),
                        sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                       sum(reasoning_tokens), sum(cost), sum(priced_calls),
+                       sum(reasoning_tokens), sum(total_tokens), sum(cost),
+                       sum(cost_company), sum(priced_calls),
                        sum(finished_calls), sum(duration_ms_sum), %s
                   FROM ai_usage_log_daily
               GROUP BY 1, 2, 3, 4, 5

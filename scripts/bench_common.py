@@ -65,3 +65,62 @@ def open_registry(**options):
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
     )
     return args, Registry(args.db)
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_odoo(args, logfile, *options):
+    """Start an Odoo server on the benchmark's database (``args.odoo_bin``,
+    ``args.addons_path``, ``args.db``) with these ``options``, on free
+    ports; return its process and base URL."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable, args.odoo_bin, f"--addons-path={args.addons_path}",
+            "-d", args.db, f"--db-filter=^{args.db}$",
+            "--http-interface=127.0.0.1", f"--http-port={port}",
+            f"--gevent-port={free_port()}", "--log-level=warn",
+            f"--logfile={logfile}", *options,
+        ]
+    )  # fmt: skip
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_for_odoo(base_urls, logfile, seconds=90):
+    """Until every server answers its login page."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    for base_url in base_urls:
+        while True:
+            try:
+                if requests.get(base_url + "/web/login", timeout=5).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("Odoo did not start: see " + logfile)
+            time.sleep(0.5)
+
+
+def stop_odoo(servers):
+    """Stop the servers as an administrator does (SIGINT), killed after 30 s."""
+    import signal
+    import subprocess
+
+    for server in servers:
+        server.send_signal(signal.SIGINT)
+    for server in servers:
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()

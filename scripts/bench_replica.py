@@ -14,18 +14,27 @@ makes logged AI calls against the fake OpenAI server of the tests, then:
 
 Prints each check and the figures; exit status 1 when a check fails."""
 
-import signal
 import statistics
-import subprocess
 import sys
 import time
 
 import psycopg2
 import requests
-from bench_common import load_fake_server, open_registry
-from bench_workers import PASSWORD, TRANSCRIPT, Client, free_port
+from bench_common import (
+    load_fake_server,
+    open_registry,
+    start_odoo,
+    stop_odoo,
+    wait_for_odoo,
+)
+from bench_workers import PASSWORD, TRANSCRIPT, Client
 
-TABLES = ("ai_usage_log", "ai_usage_log_daily", "ai_usage_log_contact")
+TABLES = (
+    "ai_usage_log",
+    "ai_usage_log_daily",
+    "ai_usage_log_local",
+    "ai_usage_log_contact",
+)
 METRICS_TOKEN = "bench-metrics-token"
 
 
@@ -89,38 +98,17 @@ class ReplicaBench:
             )
 
     def start_odoo(self):
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.server = subprocess.Popen(
-            [
-                sys.executable, self.args.odoo_bin,
-                f"--addons-path={self.args.addons_path}",
-                "-d", self.args.db, f"--db-filter=^{self.args.db}$",
-                f"--db_replica_host={self.args.replica_host}",
-                f"--db_replica_port={self.args.replica_port}",
-                "--workers=2", "--max-cron-threads=0",
-                "--http-interface=127.0.0.1", f"--http-port={port}",
-                f"--gevent-port={free_port()}",
-                "--log-level=warn", f"--logfile={self.args.logfile}",
-            ]
+        self.server, self.base_url = start_odoo(
+            self.args, self.args.logfile,
+            f"--db_replica_host={self.args.replica_host}",
+            f"--db_replica_port={self.args.replica_port}",
+            "--workers=2", "--max-cron-threads=0",
         )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.base_url + "/web/login", timeout=5).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError("Odoo did not start: see " + self.args.logfile)
+        wait_for_odoo([self.base_url], self.args.logfile)
 
     def stop_odoo(self):
         """Its connections closed: each server has counted their scans."""
-        self.server.send_signal(signal.SIGINT)
-        try:
-            self.server.wait(30)
-        except subprocess.TimeoutExpired:
-            self.server.kill()
+        stop_odoo([self.server])
         time.sleep(1.5)  # a closing backend's statistics, published
 
     def status(self, connection, message_id):
@@ -152,6 +140,8 @@ class ReplicaBench:
 
     def reads(self, admin, user):
         """What people and monitoring read, each a few times."""
+        from odoo.addons.ai_usage_log.compat import web_pivot_calls
+
         metrics = {"Authorization": f"Bearer {METRICS_TOKEN}"}
         failures = []
         for _round in range(5):
@@ -164,19 +154,13 @@ class ReplicaBench:
                 )
                 if error:
                     failures.append(f"dashboard: {error}")
-                _result, error = client.call_kw(
-                    "ai.usage.log",
-                    "web_read_group",
-                    [],
-                    {
-                        "domain": [],
-                        "fields": ["total_tokens:sum", "cost_company:sum"],
-                        "groupby": ["model"],
-                        "lazy": False,
-                    },
-                )
-                if error:
-                    failures.append(f"pivot: {error}")
+                # the Usage Analysis pivot, as the version's web client asks
+                for method, kwargs in web_pivot_calls(
+                    [], [(), ("model",)], ["total_tokens:sum", "cost_company:sum"]
+                ):
+                    _result, error = client.call_kw("ai.usage.log", method, [], kwargs)
+                    if error:
+                        failures.append(f"pivot: {error}")
             answer = requests.get(
                 self.base_url + "/ai_usage/metrics", headers=metrics, timeout=60
             )

@@ -2,11 +2,12 @@
 providers in two companies, models, request types, price tiers, statuses,
 contacts, captured calls, over the 12 months that end with the current
 one, loaded in bulk), then prints the p50 in ms over repeated runs of what
-people and monitoring read: every report in its default grouping, the
-dashboard of both roles, the Usage Logs list's first page with its default
-filter, a service's counters, the daily and monthly usage figures and the
-metrics. Also the p50 of writing one log (start + finish) on the empty and
-on the filled database.
+people and monitoring read: every report in its default grouping (as the
+web client of the version asks for it), the dashboard of both roles, the
+Usage Logs list's first page with its default filter, a service's
+counters, the daily and monthly usage figures and the metrics. Also the
+p50 of writing one log (start + finish) on the empty and on the filled
+database.
 
 The figures must not depend on the day it runs: the logs run to the end of
 the current month, and the summary is closed as on its last day (every day
@@ -122,11 +123,13 @@ def main():
             ]
         )  # fmt: skip
         # an employee (who sees their own calls) beside the administrators
+        # (in Brussels: the zone of a reader, whose local days are summed)
         employee = env["res.users"].create(
             {
                 "name": "Bench Employee",
                 "login": "bench_employee",
                 "company_ids": [(6, 0, [env.company.id, second.id])],
+                "tz": "Europe/Brussels",
             }
         )
         add_to_group(env.ref("base.group_user"), employee)
@@ -203,7 +206,9 @@ def close_as_on(env, day):
     daily._summarize(env.cr.fetchone()[0], until)
     env["ai.usage.log.total"]._rebuild()
     env["ir.config_parameter"].set_param(SUMMARY_UNTIL_PARAM, str(until))
+    env["ai.usage.log.local"]._sync_zones(until)
     env.cr.execute("ANALYZE ai_usage_log_daily")
+    env.cr.execute("ANALYZE ai_usage_log_local")
     env.cr.execute("ANALYZE ai_usage_log_contact")
 
 
@@ -226,6 +231,8 @@ def measure_writes(registry, service_id, repeat):
 
 
 def measure_reads(registry, service_id, employee_id, repeat):
+    from odoo.addons.ai_usage_log.compat import web_grouped_read
+
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {"tz": "UTC"})
         admin = env.ref("base.user_admin")
@@ -244,20 +251,21 @@ def measure_reads(registry, service_id, employee_id, repeat):
             # as the web client reads: a user's own environment and zone
             return api.Environment(cr, user_id, {"tz": tz, "lang": "en_US"})
 
-        def grouped(domain, measures, *groupings, user_id=None, tz="UTC"):
-            """What a pivot or graph asks: one read_group per header."""
+        def grouped(domain, measures, *groupings, user_id=None, tz="UTC", pivot=False):
+            """What a graph (or a pivot) asks, as the web client of the
+            version asks it (compat.web_grouped_read)."""
 
             def read():
                 logs = as_user(user_id or admin.id, tz)["ai.usage.log"]
-                for groupby in groupings:
-                    logs.read_group(domain, measures, groupby, lazy=False)
+                web_grouped_read(logs, domain, groupings, measures, pivot=pivot)
 
             return read
 
         def pivot(groupby_rows, groupby_cols, domain, measures, **kwargs):
+            # a header per grouping: the total, the rows, the columns, the cells
             return grouped(
                 domain, measures, [], groupby_rows, groupby_cols,
-                groupby_rows + groupby_cols, **kwargs,
+                groupby_rows + groupby_cols, pivot=True, **kwargs,
             )  # fmt: skip
 
         def dashboard(user_id):
@@ -295,8 +303,8 @@ def measure_reads(registry, service_id, employee_id, repeat):
             env.invalidate_all()
             env["ai.usage.report"]._prometheus_metrics()
 
-        analysis_measures = ["__count", "total_tokens", "cost_company"]
-        cost = ["cost_company"]
+        analysis_measures = ["__count", "total_tokens:sum", "cost_company:sum"]
+        cost = ["cost_company:sum"]
         reads = [
             ("Usage Analysis pivot (model x month)", 300,
              pivot(["model"], ["request_time:month"], this_month, analysis_measures)),
@@ -319,7 +327,7 @@ def measure_reads(registry, service_id, employee_id, repeat):
                      ["source_module"])),
             ("Error Rate pivot (service, model x day)", 300,
              pivot(["service_id", "model"], ["request_time:day"], this_month,
-                   ["error_rate", "__count"])),
+                   ["error_rate:avg", "__count"])),
             ("dashboard, administrator", 300, lambda: dashboard(admin.id)),
             ("dashboard, employee", 300, lambda: dashboard(employee_id)),
             ("Usage Logs list, first page (this month)", 100, list_page),

@@ -15,6 +15,7 @@ if [[ " $* " != *" --reads-only "* ]]; then
     odoo_bin -d "$db" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn
 fi
 "$odoo_python" "$addon_dir/scripts/${BENCH_SCRIPT:-bench_scale.py}" --db "$db" --addons-path "$addons_path" "$@"
-if [ -z "${AI_USAGE_BENCH_KEEP:-}" ]; then
+# a database measured again (--reads-only) is the one kept: never dropped
+if [ -z "${AI_USAGE_BENCH_KEEP:-}" ] && [[ " $* " != *" --reads-only "* ]]; then
     dropdb "$db"
 fi

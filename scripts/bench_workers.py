@@ -29,7 +29,6 @@ Exit status 1 when a check fails."""
 
 import json
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -43,6 +42,9 @@ from bench_common import (
     load_fake_server,
     open_registry,
     percentile,
+    start_odoo,
+    stop_odoo,
+    wait_for_odoo,
 )
 
 PATHS = ("endpoint", "jsonrpc", "sdk")
@@ -183,50 +185,18 @@ class Bench:
         workers (the first also runs the cron worker)."""
         self.servers, self.base_urls = [], []
         for number in range(self.args.servers):
-            ports = [free_port() for _ in range(2)]
-            self.base_urls.append(f"http://127.0.0.1:{ports[0]}")
-            self.servers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        self.args.odoo_bin,
-                        f"--addons-path={self.args.addons_path}",
-                        "-d",
-                        self.args.db,
-                        f"--db-filter=^{self.args.db}$",
-                        "--workers=3",
-                        f"--max-cron-threads={1 if number == 0 else 0}",
-                        "--http-interface=127.0.0.1",
-                        f"--http-port={ports[0]}",
-                        f"--gevent-port={ports[1]}",
-                        "--limit-time-real=300",
-                        "--limit-time-cpu=120",
-                        "--log-level=warn",
-                        f"--logfile={self.args.logfile}.{number}",
-                    ]
-                )
-            )
+            server, base_url = start_odoo(
+                self.args, f"{self.args.logfile}.{number}", "--workers=3",
+                f"--max-cron-threads={1 if number == 0 else 0}",
+                "--limit-time-real=300", "--limit-time-cpu=120",
+            )  # fmt: skip
+            self.servers.append(server)
+            self.base_urls.append(base_url)
         self.base_url = self.base_urls[0]
-        deadline = time.monotonic() + 90
-        for base_url in self.base_urls:
-            while True:
-                try:
-                    if requests.get(base_url + "/web/login", timeout=5).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("Odoo did not start: see " + self.args.logfile)
-                time.sleep(0.5)
+        wait_for_odoo(self.base_urls, self.args.logfile)
 
     def stop_odoo(self):
-        for server in self.servers:
-            server.send_signal(signal.SIGINT)
-        for server in self.servers:
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_odoo(self.servers)
 
     def http_workers(self):
         """The worker processes of the servers (HTTP and cron)."""
@@ -588,14 +558,6 @@ def safe(function):
         return function()
     except Exception as error:  # noqa: BLE001 - the killed worker's clients
         return repr(error)
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main():

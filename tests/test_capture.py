@@ -340,13 +340,26 @@ class TestCaptureProviders(ProviderCase):
     def run_as_acme(self, client_call):
         return self.acme["with_client"](self.env["res.partner"], client_call)
 
-    @unittest.skipUnless(anthropic, "the anthropic package is not installed")
-    def test_the_anthropic_sdk(self):
-        client = anthropic.Anthropic(
+    def anthropic_client(self):
+        # the SDKs take the base URL without the version they add
+        return anthropic.Anthropic(
             api_key=ANTHROPIC_KEY,
             base_url=self.fake.url_of("anthropic").removesuffix("/v1"),
             max_retries=0,
         )
+
+    def genai_client(self):
+        return genai.Client(
+            api_key=GEMINI_KEY,
+            http_options=genai.types.HttpOptions(
+                base_url=self.fake.url_of("gemini").removesuffix("v1beta"),
+                api_version="v1beta",
+            ),
+        )
+
+    @unittest.skipUnless(anthropic, "the anthropic package is not installed")
+    def test_the_anthropic_sdk(self):
+        client = self.anthropic_client()
         message = self.run_as_acme(
             lambda: client.messages.create(
                 model="claude-sonnet-4-5-20250929", max_tokens=64, messages=MESSAGES
@@ -376,13 +389,7 @@ class TestCaptureProviders(ProviderCase):
 
     @unittest.skipUnless(genai, "the google-genai package is not installed")
     def test_the_google_genai_sdk(self):
-        client = genai.Client(
-            api_key=GEMINI_KEY,
-            http_options=genai.types.HttpOptions(
-                base_url=self.fake.url_of("gemini").removesuffix("v1beta"),
-                api_version="v1beta",
-            ),
-        )
+        client = self.genai_client()
         response = self.run_as_acme(
             lambda: client.models.generate_content(
                 model="gemini-2.5-flash", contents="Summarise the call."
@@ -406,11 +413,7 @@ class TestCaptureProviders(ProviderCase):
 
     @unittest.skipUnless(anthropic, "the anthropic package is not installed")
     def test_an_anthropic_sdk_stream_read_to_its_end(self):
-        client = anthropic.Anthropic(
-            api_key=ANTHROPIC_KEY,
-            base_url=self.fake.url_of("anthropic").removesuffix("/v1"),
-            max_retries=0,
-        )
+        client = self.anthropic_client()
 
         def streamed():
             with client.messages.stream(
@@ -441,13 +444,7 @@ class TestCaptureProviders(ProviderCase):
 
     @unittest.skipUnless(genai, "the google-genai package is not installed")
     def test_a_google_genai_stream_read_to_its_end(self):
-        client = genai.Client(
-            api_key=GEMINI_KEY,
-            http_options=genai.types.HttpOptions(
-                base_url=self.fake.url_of("gemini").removesuffix("v1beta"),
-                api_version="v1beta",
-            ),
-        )
+        client = self.genai_client()
         chunks = self.run_as_acme(
             lambda: list(
                 client.models.generate_content_stream(

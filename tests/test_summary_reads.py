@@ -8,15 +8,17 @@ import itertools
 import random
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from unittest.mock import patch
 
 import pytz
 from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
-from odoo import fields
+from odoo import fields, models
 from odoo.tests import BaseCase, new_test_user, tagged
 from odoo.tools import SQL
 
+from ..compat import web_grouped_read
 from ..models.ai_usage_log_daily import SUMMARY_UNTIL_PARAM
 from ..tools import summary_plan
 from .common import AiUsageCase
@@ -87,7 +89,15 @@ class TestSummaryReads(AiUsageCase):
         # contact rows hold only its first days
         until = (cls.now.date() - timedelta(days=20)).replace(day=15)
         cls.env["ir.config_parameter"].set_param(SUMMARY_UNTIL_PARAM, str(until))
+        # the readers' zones: their local days are summed too (the
+        # database's own readers may add theirs)
+        cls.env["ir.config_parameter"].set_param("ai_usage_log.summary_zones_max", "10")
+        for reader, zone in zip(
+            (cls.user, cls.other_user, cls.both), ZONES[1:], strict=True
+        ):
+            reader.tz = zone
         cls.env["ai.usage.log.daily"]._summarize(cls.first.date(), until)
+        cls.env["ai.usage.log.local"]._sync_zones(until)
 
     @classmethod
     def fill(cls):
@@ -233,7 +243,8 @@ class TestSummaryReads(AiUsageCase):
                                 ),
                             )
         # every way was taken, many times
-        self.assertGreater(served["ai.usage.log.daily"], 200)
+        self.assertGreater(served["ai.usage.log.daily"], 60)
+        self.assertGreater(served["ai.usage.log.local"], 150, served)
         self.assertGreater(served["ai.usage.log.contact"], 15)
         self.assertGreater(fallbacks, 50)
 
@@ -258,6 +269,32 @@ class TestSummaryReads(AiUsageCase):
                         *args, lazy=False
                     ),
                 )
+            # as each version's web client asks: 19.0's pivot in one call
+            # (served whole, by header, or from the logs), with an order
+            for domain, grouping_sets, aggregates in (
+                (month, [(), ("model",), ("request_time:month",),
+                         ("model", "request_time:month")],
+                 ["__count", "total_tokens:sum", "cost_company:sum"]),
+                ([("partner_id", "!=", False)],
+                 [(), ("partner_id",), ("partner_id", "request_time:month")],
+                 ["cost_company:sum"]),
+                (month, [("service_id", "model"), ("request_time:day",)],
+                 ["error_rate:avg", "__count"]),
+                # the contacts' and the daily summary's headers, and one of
+                # the logs only
+                (month, [(), ("model",), ("partner_id",), ("location_id",),
+                         ("model", "partner_id")],
+                 ["__count", "cost_company:sum"]),
+            ):  # fmt: skip
+                self.assertEqual(
+                    web_grouped_read(logs, domain, grouping_sets, aggregates),
+                    web_grouped_read(
+                        logs.with_context(ai_usage_from_logs=True),
+                        domain,
+                        grouping_sets,
+                        aggregates,
+                    ),
+                )
             kwargs = {
                 "domain": [],
                 "groupby": ["model"],
@@ -280,6 +317,25 @@ class TestSummaryReads(AiUsageCase):
                     ).get_dashboard_data(),
                 )
 
+    def test_read_group_formats_as_odoo_formats(self):
+        """Each value formatted once (ai_usage_log_group_labels): the labels,
+        ranges and domains of Odoo's own formatting of every row."""
+        odoo_own = models.BaseModel._read_group_format_result
+        for zone, groupby, lazy in (
+            ("UTC", ["partner_id", "request_time:month"], False),
+            ("Europe/Brussels", ["request_time:day", "model"], False),
+            ("America/New_York", ["request_time:week", "service_id"], True),
+            ("Asia/Kolkata", ["is_captured", "user_id", "request_time:year"], False),
+            ("UTC", ["request_time:month_number", "currency_id"], False),
+            ("UTC", ["status"], True),
+        ):
+            logs = self.env["ai.usage.log"].with_user(self.admin).with_context(tz=zone)
+            args = ([], ["__count", "cost_company:sum"], groupby)
+            rows = logs.read_group(*args, lazy=lazy)
+            self.assertGreater(len(rows), 3, groupby)
+            with patch.object(type(logs), "_read_group_format_result", odoo_own):
+                self.assertEqual(rows, logs.read_group(*args, lazy=lazy))
+
     def test_a_change_to_a_closed_day_is_read_at_once(self):
         """A correction of old logs (another contact, a recomputed cost, a
         log deleted) sums their days and months again."""
@@ -291,13 +347,172 @@ class TestSummaryReads(AiUsageCase):
         self.assertEqual(len(old), 40)
         old[:20].write({"partner_id": self.partners[0].id, "cost_company": 1.25})
         old[20:].unlink()
-        for groupby in (["partner_id", "request_time:month"], ["model"]):
+        for zone, groupby, source in (
+            ("UTC", ["partner_id", "request_time:month"], "ai.usage.log.contact"),
+            ("UTC", ["model"], "ai.usage.log.daily"),
+            ("America/New_York", ["request_time:day"], "ai.usage.log.local"),
+            (
+                "Asia/Kolkata",
+                ["partner_id", "request_time:month"],
+                "ai.usage.log.contact",
+            ),
+        ):
+            logs = Log.with_context(tz=zone)
             args = ([], groupby, ["__count", "cost_company:sum"])
-            self.assertIsNotNone(Log._summary_plan(*args, ()))
+            self.assertEqual(logs._summary_plan(*args, ()).source.model, source)
             self.assertEqual(
-                exact(Log._read_group(*args)),
-                exact(Log.with_context(ai_usage_from_logs=True)._read_group(*args)),
+                exact(logs._read_group(*args)),
+                exact(logs.with_context(ai_usage_from_logs=True)._read_group(*args)),
             )
+
+    def test_a_call_of_an_open_day_is_read_at_once(self):
+        """In every zone: a local day that ends after the summary's last
+        closed UTC day is not closed, its calls are read from the logs."""
+        until = self.env["ai.usage.log.daily"]._summary_until()
+        for hour in (0, 9, 18, 23):
+            self.Log.create(
+                {
+                    "service_id": self.service.id,
+                    "request_time": datetime.combine(until, time(hour)),
+                    "request_type": "other",
+                    "status": "success",
+                    "total_tokens": 1000,
+                }
+            )
+        for zone in ZONES:
+            logs = self.env["ai.usage.log"].with_context(tz=zone)
+            args = ([], ["request_time:day"], ["__count", "total_tokens:sum"])
+            self.assertIsNotNone(logs._summary_plan(*args, ()))
+            self.assertEqual(
+                exact(logs._read_group(*args)),
+                exact(logs.with_context(ai_usage_from_logs=True)._read_group(*args)),
+                zone,
+            )
+
+    def test_a_price_added_for_closed_days_is_read_at_once(self):
+        """The full catalogue plus an administrator's prefix row: calls of
+        closed days that had no price, re-priced by Recompute Cost, are
+        summed again in every summary, and every reader's report shows
+        their new cost."""
+        Price = self.env["ai.model.price"]
+        before = Price.search_count([])
+        Price.with_user(self.admin).action_update_prices()
+        self.assertGreater(Price.search_count([]) - before, 50, "the catalogue")
+        until = self.env["ai.usage.log.daily"]._summary_until()
+        midnight = datetime.combine(until - timedelta(days=4), time.min)
+        # at a UTC midnight and at Brussels', New York's and Kolkata's
+        moments = [midnight + timedelta(hours=h) for h in (-5, -1, 0, 5.5, 22.5)]
+        partners = self.env["res.partner"].create(
+            [{"name": f"Priced contact {n}"} for n in range(5)]
+        )
+        calls = self.Log.create(
+            [
+                {
+                    "service_id": self.service.id,
+                    "user_id": (self.user if n % 2 else self.admin).id,
+                    "partner_id": partners[n].id,
+                    "request_time": moment,
+                    "request_type": "call_summary",
+                    "status": "success",
+                    "model": "acme-large-2",
+                    # as such a call finishes: no price, no cost
+                    "usage_state": "reported",
+                    "price_missing": True,
+                    "input_tokens": 1000 * (n + 1),
+                    "output_tokens": 100 * (n + 1),
+                    "total_tokens": 1100 * (n + 1),
+                }
+                for n, moment in enumerate(moments)
+            ]
+        )
+        Price.with_user(self.admin).create(
+            {
+                "price_provider": self.service.price_provider,
+                "model_name": "acme-large",
+                "match_type": "prefix",
+                "date_from": "2020-01-01",
+                "input_price": 2.0,
+                "output_price": 8.0,
+            }
+        )
+        calls.with_user(self.admin).action_recompute_cost()
+        self.assertEqual(calls.mapped("price_missing"), [False] * 5)
+        for n, call in enumerate(calls):
+            self.assertAlmostEqual(call.cost, (1000 * 2.0 + 100 * 8.0) * (n + 1) / 1e6)
+        model = [("model", "=", "acme-large-2")]
+        contacts = [("partner_id", "in", partners.ids)]
+        month = ["partner_id", "request_time:month"]
+        for reader, zone, domain, groupby, source in (
+            (self.admin, "UTC", model, ["request_time:day"], "ai.usage.log.daily"),
+            (self.user, "Europe/Brussels", model, ["request_time:day"],
+             "ai.usage.log.local"),
+            (self.admin, "Asia/Kolkata", contacts, month, "ai.usage.log.contact"),
+            (self.user, "UTC", contacts, month, "ai.usage.log.contact"),
+        ):  # fmt: skip
+            logs = self.env["ai.usage.log"].with_user(reader).with_context(tz=zone)
+            args = (domain, groupby, ["__count", "cost_company:sum"])
+            self.assertEqual(logs._summary_plan(*args, ()).source.model, source)
+            rows = logs._read_group(*args)
+            self.assertEqual(
+                exact(rows),
+                exact(logs.with_context(ai_usage_from_logs=True)._read_group(*args)),
+            )
+            # an AI user sees their own calls
+            mine = calls.filtered(
+                lambda log, r=reader: r == self.admin or log.user_id == r
+            )
+            self.assertEqual(sum(row[-2] for row in rows), len(mine))
+            self.assertAlmostEqual(
+                sum(row[-1] for row in rows), sum(mine.mapped("cost_company")), places=8
+            )
+
+    def test_the_zones_summed_follow_the_readers(self):
+        """A reader moving to a zone gets its local days summed (by the
+        summary's scheduled action), the zone no reader has any more loses
+        them, and each reader's reads stay the logs' own."""
+        local = self.env["ai.usage.log.local"]
+        until = self.env["ai.usage.log.daily"]._summary_until()
+        self.assertLessEqual(
+            set(ZONES[1:]), set(local._summed_zones()), "the test readers' zones"
+        )
+        self.other_user.tz = "Asia/Tokyo"
+        local._sync_zones(until)
+        self.assertIn("Asia/Tokyo", local._summed_zones())
+        self.assertNotIn("America/New_York", local._summed_zones())
+        self.assertFalse(local.search_count([("zone", "=", "America/New_York")]))
+        args = ([], ["model", "request_time:day"], ["__count", "total_tokens:sum"])
+        for zone, source in (
+            ("Asia/Tokyo", "ai.usage.log.local"),
+            # the UTC days it can: those no local midnight cuts, none here
+            ("America/New_York", None),
+        ):
+            logs = self.env["ai.usage.log"].with_user(self.admin).with_context(tz=zone)
+            plan = logs._summary_plan(*args, ())
+            self.assertEqual(plan and plan.source.model, source)
+            self.assertEqual(
+                exact(logs._read_group(*args)),
+                exact(logs.with_context(ai_usage_from_logs=True)._read_group(*args)),
+            )
+        # at most ai_usage_log.summary_zones_max zones: those of most readers
+        (self.admin | self.user).tz = "Asia/Kolkata"
+        self.env["ir.config_parameter"].set_param("ai_usage_log.summary_zones_max", "1")
+        local._sync_zones(until)
+        self.assertEqual(local._summed_zones(), ["Asia/Kolkata"])
+        self.assertEqual(set(local.search([]).mapped("zone")), {"Asia/Kolkata"})
+        contacts = self.env["ai.usage.log.contact"].search([])
+        self.assertEqual(set(contacts.mapped("zone")), {"UTC", "Asia/Kolkata"})
+
+    def test_the_summary_action_sums_a_new_zone(self):
+        """Even with every day already closed."""
+        daily = self.env["ai.usage.log.daily"]
+        local = self.env["ai.usage.log.local"]
+        with freeze_time(datetime.combine(daily._summary_until(), time(3))
+                         + timedelta(days=1)):  # fmt: skip
+            self.assertEqual(daily._refresh(), 0)
+            self.user.tz = "Pacific/Kiritimati"  # UTC+14
+            self.assertEqual(daily._refresh(), 0)
+        self.assertIn("Pacific/Kiritimati", local._summed_zones())
+        self.assertTrue(local.search_count([("zone", "=", "Pacific/Kiritimati")]))
 
     def test_a_served_read_reads_the_summary(self):
         """Not the logs of the closed days it wants whole: the summary rows
@@ -316,6 +531,10 @@ class TestSummaryReads(AiUsageCase):
         rows = self.env.cr.rowcount
         self.assertGreater(rows, 0)
         self.assertEqual(logs._read_group(domain, [], ["__count"])[0][0], before + rows)
+        # and as the web client asks (19.0: every header of a pivot at once)
+        total, by_model = web_grouped_read(logs, domain, [(), ("model",)], ["__count"])
+        self.assertEqual(total[0]["__count"], before + rows)
+        self.assertEqual(sum(group["__count"] for group in by_model), before + rows)
         self.assertEqual(
             logs.with_context(ai_usage_from_logs=True)._read_group(
                 domain, [], ["__count"]
@@ -452,6 +671,58 @@ class TestSummaryPlan(BaseCase):
                 (datetime(2026, 2, 25), datetime(2026, 3, 1)),
                 (datetime(2026, 3, 30), datetime(2026, 3, 31, 10, 30, 0, 1)),
             ],
+        )
+
+    def test_the_first_moment_of_every_local_day(self):
+        """The first moment whose local date is not before the day: its
+        midnight, or the first moment after a change of time that skips it,
+        or the first of two, or the next day's when the day is skipped:
+        around every change of time of every zone, from 2000 on."""
+        checked = 0
+        for zone in pytz.common_timezones:
+            tz = pytz.timezone(zone)
+            changes = [
+                moment
+                for moment in getattr(tz, "_utc_transition_times", [])
+                if datetime(2000, 1, 1) <= moment < datetime(2030, 1, 1)
+            ]
+            for change in changes or [datetime(2026, 6, 1)]:
+                around = summary_plan.local_time(change, zone).date()
+                for day in _days(
+                    around - timedelta(days=2), around + timedelta(days=2)
+                ):
+                    start = summary_plan.local_start(day, zone)
+                    before = start - timedelta(microseconds=1)
+                    self.assertGreaterEqual(
+                        summary_plan.local_time(start, zone).date(), day, (zone, day)
+                    )
+                    self.assertLess(
+                        summary_plan.local_time(before, zone).date(), day, (zone, day)
+                    )
+                    checked += 1
+        self.assertGreater(checked, 10000)
+        # the local days closed before a UTC day: west of UTC, one less
+        until = date(2026, 12, 2)
+        self.assertEqual(summary_plan.zone_until(until, "Europe/Brussels"), until)
+        self.assertEqual(
+            summary_plan.zone_until(until, "America/New_York"), date(2026, 12, 1)
+        )
+
+    def test_whole_local_days_of_bounds(self):
+        parse = fields.Datetime.to_datetime
+        first, until = date(2026, 11, 1), date(2026, 12, 6)
+        # This Month for a user in Brussels: from its local midnight
+        self.assertEqual(
+            summary_plan.whole_days(
+                [(">=", "2026-11-30 23:00:00")], parse, first, until, "Europe/Brussels"
+            ),
+            (date(2026, 12, 1), until),
+        )
+        self.assertEqual(
+            summary_plan.whole_days(
+                [(">=", "2026-12-01 00:00:00")], parse, first, until, "Europe/Brussels"
+            ),
+            (date(2026, 12, 2), until),
         )
 
     def test_whole_months_of_days(self):

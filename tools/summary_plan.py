@@ -23,10 +23,11 @@ class Unanswerable(Exception):
     """The summary cannot answer this read: read the logs."""
 
 
-def whole_days(conditions, to_datetime, first_day, until):
+def whole_days(conditions, to_datetime, first_day, until, zone=None):
     """The days [first, last) wholly wanted by the time conditions
     ``(operator, value)`` of a conjunction (naive UTC datetimes) that the
-    summary holds (from ``first_day``, before ``until``)."""
+    summary holds (from ``first_day``, before ``until``): UTC days, or the
+    local days of time zone ``zone``."""
     first, last = first_day, until
     for operator, value in conditions:
         if operator not in BOUND_OPERATORS:
@@ -37,6 +38,8 @@ def whole_days(conditions, to_datetime, first_day, until):
             raise Unanswerable(value) from error
         if not isinstance(moment, datetime):
             raise Unanswerable(value)
+        if zone:
+            moment = local_time(moment, zone)
         day = moment.date()
         if operator == ">=" and moment == _midnight(day):
             first = max(first, day)
@@ -140,18 +143,20 @@ def _group_starts(first, last, granularity, first_week_day):
             year, month = year + 1, month - 12
 
 
-def log_ranges(day_ranges, bounds=(None, None)):
+def log_ranges(day_ranges, bounds=(None, None), start_of=None):
     """The moments outside the summary days ``day_ranges`` (sorted, merged)
     that the time conditions may want (``bounds``: their lowest and highest
     moments, None when open): [start, end] datetime ranges, None for an open
     end, each end excluded but the highest bound. A superset of the moments
     wanted: the conditions still apply; but as tight as the index on the
-    request time can serve."""
+    request time can serve. ``start_of``: the first moment of a day (naive
+    UTC), UTC midnight unless the days are a zone's."""
+    start_of = start_of or _midnight
     low, high = bounds
     ranges, start = [], None
     for first, last in day_ranges:
-        ranges.append((start, _midnight(first)))
-        start = _midnight(last)
+        ranges.append((start, start_of(first)))
+        start = start_of(last)
     ranges.append((start, None))
     clipped = []
     for start, end in ranges:
@@ -180,6 +185,34 @@ def time_bounds(conditions, to_datetime):
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min)
+
+
+def local_time(moment, zone):
+    """The local time in ``zone`` of a naive UTC datetime (naive), as
+    PostgreSQL's timezone() gives it."""
+    zone = pytz.timezone(zone)
+    return pytz.utc.localize(moment).astimezone(zone).replace(tzinfo=None)
+
+
+def local_start(day, zone):
+    """The first moment (naive UTC) of the local day ``day`` of ``zone``:
+    its midnight, or its first hour when a change of time skips midnight;
+    the first of two midnights when it repeats; the next day's start when
+    the day is skipped (Samoa's 30 December 2011)."""
+    tz = pytz.timezone(zone)
+    starts = []
+    for is_dst in (True, False):
+        moment = tz.localize(_midnight(day), is_dst=is_dst).astimezone(pytz.utc)
+        starts.append(moment.replace(tzinfo=None))
+    # a skipped midnight gives, one way, an instant of the day before
+    starts = [start for start in starts if local_time(start, zone).date() == day]
+    return min(starts) if starts else local_start(day + ONE_DAY, zone)
+
+
+def zone_until(until, zone):
+    """The first local day of ``zone`` not wholly before the UTC day
+    ``until`` starts: the local days before it are closed."""
+    return local_time(_midnight(until), zone).date()
 
 
 def whole_months(day_ranges, until):
