@@ -238,13 +238,15 @@ def web_pivot_calls(domain, grouping_sets, aggregates):
     for these headers: on 19.0 one ``formatted_read_grouping_sets``, on
     18.0 a ``read_group`` per grouping."""
     if ODOO_19:
+        # it asks for the count too (18.0's read_group gives it anyway)
+        aggregates = list(dict.fromkeys([*aggregates, "__count"]))
         return [
             (
                 "formatted_read_grouping_sets",
                 {
                     "domain": domain,
                     "grouping_sets": [list(groupby) for groupby in grouping_sets],
-                    "aggregates": list(aggregates),
+                    "aggregates": aggregates,
                 },
             )
         ]
@@ -264,10 +266,19 @@ def web_pivot_calls(domain, grouping_sets, aggregates):
 
 def web_grouped_read(model, domain, grouping_sets, aggregates, pivot=True):
     """What the web client's pivot (or graph) reads, one list of groups per
-    grouping (web_pivot_calls; a 19.0 graph: ``formatted_read_group``)."""
-    if ODOO_19 and not pivot:
+    grouping (web_pivot_calls; a graph: ``web_read_group`` on 18.0,
+    ``formatted_read_group`` on 19.0, with the empty dates filled)."""
+    if not pivot:
+        graph = model.with_context(fill_temporal=True)
+        if ODOO_19:
+            return [
+                graph.formatted_read_group(domain, groupby, aggregates)
+                for groupby in grouping_sets
+            ]
         return [
-            model.formatted_read_group(domain, groupby, aggregates)
+            graph.web_read_group(domain, list(aggregates), list(groupby), lazy=False)[
+                "groups"
+            ]
             for groupby in grouping_sets
         ]
     results = [

@@ -26,11 +26,17 @@ class AiUsageLog(models.Model):
             formatted = {}
             for row in rows_dict:
                 value = row[group]
-                alone = formatted.get(value)
+                # by type too: 0 and False (no value) are one key, not one group
+                alone = formatted.get((type(value), value))
                 if alone is None:
-                    alone = formatted[value] = {group: value, "__domain": TRUE_DOMAIN}
+                    alone = {group: value, "__domain": TRUE_DOMAIN}
+                    formatted[type(value), value] = alone
                     super()._read_group_format_result([alone], [group])
                 row[group] = alone[group]
                 if "__range" in alone:
-                    row.setdefault("__range", {})[group] = alone["__range"][group]
-                row["__domain"] = list(domain_and(row["__domain"], alone["__domain"]))
+                    bounds = alone["__range"][group]
+                    row.setdefault("__range", {})[group] = bounds and dict(bounds)
+                row["__domain"] = domain_and(row["__domain"], alone["__domain"])
+        # a list, as Odoo's gives it (19.0 adds up Domain objects)
+        for row in rows_dict:
+            row["__domain"] = list(row["__domain"])

@@ -227,6 +227,8 @@ class AiUsageLog(models.Model):
         # groups); else each header a summary answers is read alone, and
         # the others together, as Odoo reads them.
         grouping_sets = [tuple(groupby) for groupby in grouping_sets]
+        if not grouping_sets:
+            return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
         specs = list(
             dict.fromkeys(spec for groupby in grouping_sets for spec in groupby)
         )
@@ -470,11 +472,7 @@ def _order_within(order, grouping_sets, kept):
     dropped = {spec for groupby in grouping_sets for spec in groupby}
     dropped -= {spec for groupby in kept for spec in groupby}
     terms = [term.strip() for term in (order or "").split(",")]
-    kept_terms = [
-        term
-        for term in terms
-        if term and not any(term.startswith(spec) for spec in dropped)
-    ]
+    kept_terms = [term for term in terms if term and term.split()[0] not in dropped]
     return ", ".join(kept_terms) or None
 
 

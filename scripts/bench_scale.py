@@ -21,6 +21,7 @@ import sys
 import time
 from datetime import timedelta
 
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields
@@ -240,6 +241,17 @@ def measure_reads(registry, service_id, employee_id, repeat):
             day=1, hour=0, minute=0, second=0, microsecond=0
         )
         this_month = [("request_time", ">=", fields.Datetime.to_string(month_start))]
+        # This Month as the web client sends it for a user in Brussels
+        brussels_start = pytz.timezone("Europe/Brussels").localize(month_start)
+        brussels_month = [
+            (
+                "request_time",
+                ">=",
+                fields.Datetime.to_string(
+                    brussels_start.astimezone(pytz.utc).replace(tzinfo=None)
+                ),
+            )
+        ]
         list_fields = [
             "request_time", "service_id", "request_type", "model", "status",
             "usage_state",
@@ -268,9 +280,9 @@ def measure_reads(registry, service_id, employee_id, repeat):
                 groupby_rows + groupby_cols, pivot=True, **kwargs,
             )  # fmt: skip
 
-        def dashboard(user_id):
+        def dashboard(user_id, tz="UTC"):
             env.invalidate_all()
-            as_user(user_id)["ai.usage.dashboard"].get_dashboard_data()
+            as_user(user_id, tz)["ai.usage.dashboard"].get_dashboard_data()
 
         def list_page():
             env.invalidate_all()
@@ -308,13 +320,13 @@ def measure_reads(registry, service_id, employee_id, repeat):
         reads = [
             ("Usage Analysis pivot (model x month)", 300,
              pivot(["model"], ["request_time:month"], this_month, analysis_measures)),
-            ("Usage Analysis pivot, employee", 300,
-             pivot(["model"], ["request_time:month"], this_month, analysis_measures,
-                   user_id=employee_id)),
+            ("  the same, the employee (in Europe/Brussels)", 300,
+             pivot(["model"], ["request_time:month"], brussels_month, analysis_measures,
+                   user_id=employee_id, tz="Europe/Brussels")),
             ("Usage Analysis graph (cost per day)", 300,
              grouped(this_month, cost, ["request_time:day"])),
             ("  the same, a user in Europe/Brussels", 300,
-             grouped(this_month, cost, ["request_time:day"], tz="Europe/Brussels")),
+             grouped(brussels_month, cost, ["request_time:day"], tz="Europe/Brussels")),
             ("Usage by Contact (contact x month)", 300,
              pivot(["partner_id"], ["request_time:month"],
                    [("partner_id", "!=", False)], cost)),
@@ -329,7 +341,8 @@ def measure_reads(registry, service_id, employee_id, repeat):
              pivot(["service_id", "model"], ["request_time:day"], this_month,
                    ["error_rate:avg", "__count"])),
             ("dashboard, administrator", 300, lambda: dashboard(admin.id)),
-            ("dashboard, employee", 300, lambda: dashboard(employee_id)),
+            ("dashboard, the employee (in Europe/Brussels)", 300,
+             lambda: dashboard(employee_id, "Europe/Brussels")),
             ("Usage Logs list, first page (this month)", 100, list_page),
             ("service counters", 50, counters),
             ("usage per day (all time, administrator)", 300, usage_daily),
