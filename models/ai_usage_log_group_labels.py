@@ -4,8 +4,9 @@ from ..compat import TRUE_DOMAIN, domain_and
 
 
 class AiUsageLog(models.Model):
-    """The groups of read_group, formatted once per value (one model split
-    over files, as mail's models are)."""
+    """The groups of read_group (18.0's pivot and graphs) and of the
+    formatted reads (19.0's: web's _web_read_group_format), formatted once
+    per value (one model split over files, as mail's models are)."""
 
     _inherit = "ai.usage.log"
 
@@ -40,3 +41,22 @@ class AiUsageLog(models.Model):
         # a list, as Odoo's gives it (19.0 adds up Domain objects)
         for row in rows_dict:
             row["__domain"] = list(row["__domain"])
+
+    def _web_read_group_groupby_formatter(self, groupby_spec, values):
+        # 19.0 only (web's; 18.0 has no such method and never calls it): the
+        # formatter of a grouping, called once per group, each of a pivot's
+        # 4,800 cells formatting its month by babel; here once per value.
+        # Its answers are a label and a domain that Odoo only reads.
+        formatter = super()._web_read_group_groupby_formatter(groupby_spec, values)
+        if self._fields[groupby_spec.split(":")[0].split(".")[0]].type == "properties":
+            return formatter
+        formatted = {}
+
+        def once(value):
+            # by type too: 0 and False (no value) are one key, not one group
+            key = (type(value), value)
+            if key not in formatted:
+                formatted[key] = formatter(value)
+            return formatted[key]
+
+        return once

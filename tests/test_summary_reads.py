@@ -18,6 +18,8 @@ from odoo import fields, models
 from odoo.tests import BaseCase, new_test_user, tagged
 from odoo.tools import SQL
 
+from odoo.addons.web.models.models import Base as WebBase
+
 from ..compat import web_grouped_read
 from ..models.ai_usage_log_daily import SUMMARY_UNTIL_PARAM
 from ..tools import summary_plan
@@ -341,6 +343,31 @@ class TestSummaryReads(AiUsageCase):
             self.assertGreater(len(rows), 3 if groupby else 0, groupby)
             with patch.object(type(logs), "_read_group_format_result", odoo_own):
                 self.assertEqual(rows, logs.read_group(*args, lazy=lazy))
+
+    def test_the_formatted_reads_format_as_odoo_formats(self):
+        """19.0's pivot and graph: each value formatted once, the groups of
+        Odoo's own formatting of every group."""
+        odoo_own = getattr(WebBase, "_web_read_group_groupby_formatter", None)
+        if odoo_own is None:
+            self.skipTest("18.0 has no formatted reads")
+        self.Log.search([("cached_input_tokens", "!=", False)], limit=3).write(
+            {"cached_input_tokens": 0}
+        )
+        grouping_sets = [
+            (), ("partner_id",), ("partner_id", "request_time:month"),
+            ("request_time:day", "model"), ("request_time:week", "service_id"),
+            ("is_captured", "user_id", "request_time:year"),
+            ("request_time:month_number", "currency_id"), ("cached_input_tokens",),
+        ]  # fmt: skip
+        for zone in ZONES:
+            logs = self.env["ai.usage.log"].with_user(self.admin).with_context(tz=zone)
+            args = ([], grouping_sets, ["__count", "cost_company:sum"])
+            groups = logs.formatted_read_grouping_sets(*args)
+            self.assertGreater(len(groups[2]), 30)
+            with patch.object(
+                type(logs), "_web_read_group_groupby_formatter", odoo_own
+            ):
+                self.assertEqual(groups, logs.formatted_read_grouping_sets(*args))
 
     def test_a_change_to_a_closed_day_is_read_at_once(self):
         """A correction of old logs (another contact, a recomputed cost, a
