@@ -20,7 +20,7 @@ class AiUsageLog(models.Model):
         # every row takes that label and range and adds that domain to its
         # own, as Odoo adds it.
         for group in lazy_groupby:
-            field = self._fields[group.split(":")[0].split(".")[0]]
+            field = self._fields[_field_name(group)]
             if field.type == "properties":
                 super()._read_group_format_result(rows_dict, [group])
                 continue
@@ -48,7 +48,7 @@ class AiUsageLog(models.Model):
         # 4,800 cells formatting its month by babel; here once per value.
         # Its answers are a label and a domain that Odoo only reads.
         formatter = super()._web_read_group_groupby_formatter(groupby_spec, values)
-        if self._fields[groupby_spec.split(":")[0].split(".")[0]].type == "properties":
+        if self._fields[_field_name(groupby_spec)].type == "properties":
             return formatter
         formatted = {}
 
@@ -60,3 +60,8 @@ class AiUsageLog(models.Model):
             return formatted[key]
 
         return once
+
+
+def _field_name(spec):
+    """The log field of a grouping (``partner_id.name``, ``request_time:day``)."""
+    return spec.split(":")[0].split(".")[0]

@@ -21,7 +21,6 @@ import sys
 import time
 from datetime import timedelta
 
-import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields
@@ -233,6 +232,7 @@ def measure_writes(registry, service_id, repeat):
 
 def measure_reads(registry, service_id, employee_id, repeat):
     from odoo.addons.ai_usage_log.compat import web_grouped_read
+    from odoo.addons.ai_usage_log.tools.summary_plan import local_start
 
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {"tz": "UTC"})
@@ -242,15 +242,9 @@ def measure_reads(registry, service_id, employee_id, repeat):
         )
         this_month = [("request_time", ">=", fields.Datetime.to_string(month_start))]
         # This Month as the web client sends it for a user in Brussels
-        brussels_start = pytz.timezone("Europe/Brussels").localize(month_start)
+        brussels_start = local_start(month_start.date(), "Europe/Brussels")
         brussels_month = [
-            (
-                "request_time",
-                ">=",
-                fields.Datetime.to_string(
-                    brussels_start.astimezone(pytz.utc).replace(tzinfo=None)
-                ),
-            )
+            ("request_time", ">=", fields.Datetime.to_string(brussels_start))
         ]
         list_fields = [
             "request_time", "service_id", "request_type", "model", "status",

@@ -6,9 +6,12 @@ error)."""
 
 import json
 import os
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import tagged
 
+from ..models.ai_usage_log_daily import SUMMARY_UNTIL_PARAM
 from .common import AiHttpCase
 
 # Opens each (action id, view type, record id or false) in turn, as the web
@@ -38,6 +41,29 @@ class TestScreens(AiHttpCase):
                     "total_tokens": 10,
                 }
             )
+        # calls of closed days, summed: the reports the browser opens are
+        # served from the summaries, the user's local days (Brussels) too
+        cls.user.tz = "Europe/Brussels"
+        now = fields.Datetime.now()
+        cls.env["ai.usage.log"].create(
+            [
+                {
+                    "service_id": cls.service.id,
+                    "user_id": user.id,
+                    "partner_id": user.partner_id.id,
+                    "model": "gpt-4o-mini",
+                    "status": "success",
+                    "total_tokens": 10,
+                    "request_time": now - timedelta(days=days_ago),
+                }
+                for user in (cls.user, cls.admin)
+                for days_ago in (3, 4, 40)
+            ]
+        )
+        until = now.date() - timedelta(days=1)
+        cls.env["ir.config_parameter"].set_param(SUMMARY_UNTIL_PARAM, str(until))
+        cls.env["ai.usage.log.daily"]._summarize(now.date() - timedelta(days=41), until)
+        cls.env["ai.usage.log.local"]._sync_zones(until)
         cls.env["ai.usage.budget"].create(
             {"name": "Screens", "company_id": cls.env.company.id, "limit_cost": 5}
         )
@@ -89,6 +115,14 @@ class TestScreens(AiHttpCase):
         return found
 
     def test_every_screen_opens_for_each_role(self):
+        served = (
+            self.env["ai.usage.log"]
+            .with_user(self.user)
+            .with_context(tz="Europe/Brussels")
+        )
+        self.assertIsNotNone(
+            served._summary_plan([], ["request_time:day"], ["__count"], ())
+        )
         for user in (self.admin, self.user):
             with self.subTest(user=user.login):
                 screens = self.screens(user)

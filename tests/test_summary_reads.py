@@ -319,14 +319,17 @@ class TestSummaryReads(AiUsageCase):
                     ).get_dashboard_data(),
                 )
 
+    def zero_some_cached_tokens(self):
+        """A count of 0 tokens beside logs without any: two groups."""
+        self.Log.search([("cached_input_tokens", "!=", False)], limit=3).write(
+            {"cached_input_tokens": 0}
+        )
+
     def test_read_group_formats_as_odoo_formats(self):
         """Each value formatted once (ai_usage_log_group_labels): the labels,
         ranges and domains of Odoo's own formatting of every row."""
         odoo_own = models.BaseModel._read_group_format_result
-        # a count of 0 tokens beside logs without any: two groups
-        self.Log.search([("cached_input_tokens", "!=", False)], limit=3).write(
-            {"cached_input_tokens": 0}
-        )
+        self.zero_some_cached_tokens()
         for zone, groupby, lazy in (
             ("UTC", ["cached_input_tokens"], False),
             ("UTC", [], False),
@@ -350,9 +353,7 @@ class TestSummaryReads(AiUsageCase):
         odoo_own = getattr(WebBase, "_web_read_group_groupby_formatter", None)
         if odoo_own is None:
             self.skipTest("18.0 has no formatted reads")
-        self.Log.search([("cached_input_tokens", "!=", False)], limit=3).write(
-            {"cached_input_tokens": 0}
-        )
+        self.zero_some_cached_tokens()
         grouping_sets = [
             (), ("partner_id",), ("partner_id", "request_time:month"),
             ("request_time:day", "model"), ("request_time:week", "service_id"),
