@@ -20,7 +20,8 @@ the rest of the code reads the same on both.
 - Retries: Odoo replays a request after the PostgreSQL errors of
   ``PG_CONCURRENCY_EXCEPTIONS_TO_RETRY``; 19.0 also after its
   ``ConcurrencyError`` (``RETRIED_ERRORS``).
-- Tests: new cursors wrap a test class's cursor through
+- Tests: 19.0's HttpCase serves only its own opener's requests unless told
+  otherwise (``serve_outside_clients``); new cursors wrap a test class's cursor through
   ``registry_enter_test_mode_cls`` on 19.0, ``registry.enter_test_mode`` on
   18.0 (``enter_registry_test_mode``).
 - RPC: an ``@api.model`` (or ``model_create_multi``) method is marked
@@ -231,6 +232,15 @@ def enter_registry_test_mode(case_class):
     else:
         case_class.registry.enter_test_mode(case_class.cr)
         case_class.addClassCleanup(case_class.registry.leave_test_mode)
+
+
+def serve_outside_clients(case):
+    """Let an HttpCase's server answer clients other than its own opener (an
+    SDK pointed at it) for the rest of the test: 19.0's serves only requests
+    with its test cookie, and while the test thread holds its test lock
+    (``allow_requests``); 18.0's serves them all."""
+    if hasattr(case, "allow_requests"):
+        case.enterContext(case.allow_requests(all_requests=True))
 
 
 def web_pivot_calls(domain, grouping_sets, aggregates):

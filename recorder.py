@@ -16,9 +16,11 @@ from .exceptions import AiCallError, AiCallRefused
 from .tools import providers
 from .tools.http_client import (
     CallFailed,
+    arriving_chunks,
     classify_exception,
     error_response_failure,
     exception_message,
+    openai_error,
 )
 from .tools.redaction import redact_secrets
 from .tools.streams import (
@@ -294,13 +296,35 @@ def finish_stream(recorder, outcome, http_status, retry_count=0):
         recorder.fail(failure, **outcome.finish_values)
 
 
-def relay_stream(response, retry_count, recorder, guard, replay_key):
-    """The events of a stream as they arrive; its log once it ends, by the
-    rule of tools.streams. Started here, so that a stream its caller drops
-    unread is logged as abandoned when Python closes it, not left running."""
-    events = _relay_events(response, retry_count, recorder, guard, replay_key)
-    next(events)
-    return events
+class RelayedStream:
+    """The events of a stream as they arrive (an iterator); its log once it
+    ends, by the rule of tools.streams. Started here, so that a stream its
+    caller drops unread is logged as abandoned when Python closes it, not
+    left running."""
+
+    def __init__(self, response, retry_count, recorder, guard, replay_key):
+        self.recorder = recorder
+        self._events = _relay_events(response, retry_count, recorder, guard, replay_key)
+        next(self._events)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._events)
+
+    def close(self):
+        """End the stream: the upstream request, and the log as abandoned
+        when the stream had not ended."""
+        self._events.close()
+
+    def move_to(self, env):
+        """Finish the log through ``env``: a stream read after the cursor it
+        was opened with was closed (a route's answer, sent after the route's
+        transaction) records its end through a cursor of its own."""
+        self.recorder.service = self.recorder.service.with_env(env)
+        if self.recorder.log:
+            self.recorder.log = self.recorder.log.with_env(env)
 
 
 def _relay_events(response, retry_count, recorder, guard, replay_key):
@@ -309,8 +333,8 @@ def _relay_events(response, retry_count, recorder, guard, replay_key):
     events = []
     ending, cause = ENDED, None
     try:
-        yield  # primed by relay_stream: from here on, closing the stream logs it
-        for chunk in response.iter_content(chunk_size=None):
+        yield  # primed by RelayedStream: from here on, closing the stream logs it
+        for chunk in arriving_chunks(response):
             for data in parser.feed(chunk):
                 event = watcher.feed(data)
                 if event is DONE:
@@ -386,14 +410,7 @@ class SdkCall:
                 429,
                 {"content-type": "application/json", "x-should-retry": "false"},
                 json.dumps(
-                    {
-                        "error": {
-                            "message": str(refusal),
-                            "type": refusal.error_code,
-                            "code": refusal.error_code,
-                            "param": None,
-                        }
-                    }
+                    openai_error(str(refusal), refusal.error_code, refusal.error_code)
                 ).encode(),
             )
 

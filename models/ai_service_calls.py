@@ -12,7 +12,7 @@ from odoo.exceptions import UserError
 
 from .. import captured_calls
 from ..caller_values import CALL_OPTIONS, check_caller_values
-from ..recorder import CallRecorder, ReplayGuard, SdkCall, relay_stream
+from ..recorder import CallRecorder, RelayedStream, ReplayGuard, SdkCall
 from ..rights import check_ai_admin
 from ..tools import capture, providers
 from ..tools.http_client import ApiClient, error_response_failure
@@ -200,7 +200,7 @@ class AiService(models.Model):
             response, retry_count = self._api_client(
                 custom_api_key, dialect
             ).open_stream(endpoint, body)
-        return relay_stream(response, retry_count, call, guard, replay_key)
+        return RelayedStream(response, retry_count, call, guard, replay_key)
 
     @api.private
     def openai_client(self, request_type="other", custom_api_key=None, **attribution):

@@ -30,6 +30,7 @@ REQUEST_TYPES = [
     ("custom_prompt", "Custom Prompt"),
     ("test_connection", "Test Connection"),
     ("vision_analysis", "Vision Analysis"),
+    ("gateway", "Gateway"),
     ("other", "Other"),
 ]
 STATUSES = [

@@ -6,6 +6,7 @@ Plain Python (no Odoo): the HTTP session, the sleep and the clock are
 injected, so every rule here is unit-tested without a database or a server."""
 
 import email.utils
+import http.client
 import json
 import random
 import re
@@ -44,6 +45,13 @@ def extract_error(payload, http_status=None):
     if not code:
         code = f"http_{http_status}" if http_status else "api_error"
     return str(code), str(message)
+
+
+def openai_error(message, error_type, code=None, param=None):
+    """An error body in OpenAI's shape, which its SDKs read."""
+    return {
+        "error": {"message": message, "type": error_type, "code": code, "param": param}
+    }
 
 
 def parse_retry_after(value, now=None):
@@ -145,6 +153,30 @@ def error_response_failure(status, payload, text, retry_count=0):
         http_status=status,
         retry_count=retry_count,
     )
+
+
+def arriving_chunks(response, size=65536):
+    """The body of a streamed requests.Response as it arrives. requests'
+    ``iter_content(None)`` yields a chunked body chunk by chunk, but reads a
+    body sent without chunks (an HTTP/1.0 or "Connection: close" server's
+    stream) to its very end: each read here returns what has arrived."""
+    raw = getattr(response, "raw", None)
+    body = getattr(raw, "_fp", None)
+    if (
+        getattr(raw, "chunked", True)
+        or not hasattr(body, "read1")
+        or response.headers.get("Content-Encoding", "identity") != "identity"
+    ):
+        yield from response.iter_content(chunk_size=None)
+        return
+    while True:
+        try:
+            data = body.read1(size)
+        except (OSError, http.client.HTTPException) as error:
+            raise requests.exceptions.ConnectionError(error) from error
+        if not data:
+            return
+        yield data
 
 
 def retry_after_of(headers):
