@@ -206,11 +206,13 @@ class AiGateway(http.Controller):
     @staticmethod
     def _log_options(body):
         """What the log keeps of the request: its type, and as metadata the
-        request's ``metadata`` and ``user`` (the client's end user)."""
+        request's ``metadata`` and who its end user is (``user``, or
+        ``safety_identifier`` which OpenAI now asks for instead)."""
         metadata = body.get("metadata")
         metadata = dict(metadata) if isinstance(metadata, dict) else {}
-        if body.get("user") is not None:
-            metadata["user"] = body["user"]
+        for name in ("user", "safety_identifier"):
+            if body.get(name) is not None:
+                metadata[name] = body[name]
         headers = request.httprequest.headers
         return {
             "request_type": headers.get(REQUEST_TYPE_HEADER) or "gateway",
