@@ -31,3 +31,4 @@ from . import test_rpc_surface
 from . import test_price_rules
 from . import test_screens
 from . import test_capture
+from . import test_fallbacks
