@@ -183,8 +183,6 @@ class AiService(models.Model):
                 )
                 continue
             attempts.append((backup, backup_dialect, *request))
-        for reason in skipped:
-            _logger.info("ai_usage_log: fallback of %s: %s", self.name, reason)
         return attempts, skipped
 
     def _prepared_request(self, dialect, endpoint, method, data, stream):
@@ -235,8 +233,11 @@ class AiService(models.Model):
         attempt's service and outcome (their messages have no key), with the
         last attempt's log."""
         last = failures[-1][1]
-        if len(failures) == 1 and not skipped:
+        outage = fallbacks.is_outage(last.error_code, last.http_status)
+        if len(failures) == 1 and not (skipped and outage):
             return last
+        for reason in skipped:
+            _logger.warning("ai_usage_log: fallback of %s: %s", self.name, reason)
         lines = [
             self.env._(
                 "%(number)s. %(service)s: %(message)s",

@@ -351,6 +351,17 @@ class TestFallbacks(ProviderCase):
         self.assertEqual(self.last_log().status, "failed")
         self.assertFalse(self.logs(self.backup), "a bad request is bad everywhere")
 
+    def test_the_connection_test_tests_the_service_only(self):
+        self.fall_back_to(self.service, self.backup)
+        self.fake.script(server_error(), server_error())
+        with self.assertCallFails("server_error"):
+            self.service._test_connection()
+        self.assertEqual(len(self.fake.received()), 2)
+        self.assertRecordValues(
+            self.last_log(), [{"status": "failed", "request_type": "test_connection"}]
+        )
+        self.assertFalse(self.logs(self.backup))
+
     def test_a_refusal_on_the_backup_ends_the_chain(self):
         self.fall_back_to(self.service, self.backup)
         self.backup.rate_limit_per_minute = 1
