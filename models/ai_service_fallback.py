@@ -114,10 +114,9 @@ class AiServiceFallback(models.Model):
         """The model this backup is asked for (None: its default), of a call
         that asked its service for ``asked`` and named ``named`` itself."""
         self.ensure_one()
-        mapped = fallbacks.parse_model_map(self.model_map)
-        if asked in mapped:
-            return mapped[asked]
-        return self.model or named
+        return fallbacks.backup_model(
+            asked, fallbacks.parse_model_map(self.model_map), self.model, named
+        )
 
 
 class AiService(models.Model):

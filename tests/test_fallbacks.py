@@ -8,10 +8,12 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import BaseCase, tagged
 
 from .. import captured_calls
 from ..exceptions import AiCallError, AiCallRefused
+from ..tools import fallbacks, providers
+from ..tools.providers import NATIVE_DIALECT, OPENAI_DIALECT
 from .common import TEST_API_KEY
 from .fake_openai import REPLY_TEXT, FakeOpenAI, Reply, error_body
 from .fake_providers import anthropic_error
@@ -555,3 +557,70 @@ class TestFallbacks(ProviderCase):
             self.Log.with_user(self.other_user).browse(first.fallback_ids.id).read(
                 ["fallback_of_id"]
             )
+
+
+@tagged("post_install", "-at_install")
+class TestFallbackRules(BaseCase):
+    """tools.fallbacks, without a database."""
+
+    def test_what_is_an_outage(self):
+        for status in (500, 502, 503, 504, 529, 429):
+            self.assertTrue(fallbacks.is_outage("any", status), status)
+        for status in (400, 401, 403, 404, 408, 409, 422):
+            self.assertFalse(fallbacks.is_outage("any", status), status)
+        for code in ("connection_error", "connect_timeout", "timeout"):
+            self.assertTrue(fallbacks.is_outage(code, None), code)
+        for code in ("ssl_error", "invalid_json", "request_error", "budget_exceeded"):
+            self.assertFalse(fallbacks.is_outage(code, None), code)
+
+    def test_which_backup_takes_which_shape(self):
+        get = providers.get
+        openai_shape = fallbacks.request_shape(get("openai"), NATIVE_DIALECT)
+        self.assertEqual(openai_shape, OPENAI_DIALECT, "OpenAI's own API is its shape")
+        self.assertEqual(
+            fallbacks.backup_dialect(openai_shape, get("gemini")), "openai"
+        )
+        self.assertIsNone(fallbacks.backup_dialect(openai_shape, get("anthropic")))
+        gemini_native = fallbacks.request_shape(get("gemini"), NATIVE_DIALECT)
+        self.assertEqual(
+            fallbacks.backup_dialect(gemini_native, get("gemini")), "native"
+        )
+        self.assertIsNone(fallbacks.backup_dialect(gemini_native, get("openai")))
+
+    def test_model_map_and_the_model_asked(self):
+        mapping = fallbacks.parse_model_map(
+            "# OpenAI to Gemini\ngpt-4o = gemini-2.5-pro\n\n"
+            " gpt-4o-mini=gemini-2.5-flash "
+        )
+        self.assertEqual(
+            mapping, {"gpt-4o": "gemini-2.5-pro", "gpt-4o-mini": "gemini-2.5-flash"}
+        )
+        with self.assertRaisesRegex(ValueError, "line 2"):
+            fallbacks.parse_model_map("a = b\nno equals sign")
+        self.assertEqual(
+            fallbacks.backup_model("gpt-4o", mapping, "x", None), "gemini-2.5-pro"
+        )
+        self.assertEqual(fallbacks.backup_model("o3", mapping, "x", "o3"), "x")
+        self.assertEqual(fallbacks.backup_model("o3", mapping, False, "o3"), "o3")
+        self.assertIsNone(fallbacks.backup_model("o3", mapping, False, None))
+        gemini = providers.get("gemini")
+        self.assertEqual(
+            fallbacks.with_model(
+                gemini,
+                NATIVE_DIALECT,
+                "models/gemini-2.5-flash:generateContent",
+                {},
+                "gemini-2.5-pro",
+            ),
+            ("models/gemini-2.5-pro:generateContent", {}),
+        )
+        self.assertEqual(
+            fallbacks.with_model(
+                providers.get("openai"),
+                OPENAI_DIALECT,
+                "chat/completions",
+                {"model": "a"},
+                "b",
+            ),
+            ("chat/completions", {"model": "b"}),
+        )

@@ -56,13 +56,13 @@ def parse_model_map(text):
     return mapping
 
 
-def backup_model(requested, model_map, line_model):
-    """The model a backup is asked for: the map's for the requested model,
-    else the line's model, else the requested one (None: the backup's
-    default model)."""
-    if requested and requested in model_map:
-        return model_map[requested]
-    return line_model or requested
+def backup_model(asked, model_map, line_model, named):
+    """The model a backup is asked for: the map's for the model the first
+    service was ``asked`` for, else the line's model, else the one the
+    caller ``named`` (None: the backup's default model)."""
+    if asked and asked in model_map:
+        return model_map[asked]
+    return line_model or named
 
 
 def with_model(provider, dialect, endpoint, data, model):
