@@ -71,9 +71,13 @@ def column_values(logs, vals):
         name: logs._fields[name].convert_to_column(value, logs, vals)
         for name, value in vals.items()
     }
-    if vals.get("request_type") == "test_connection" and "error_rate" in row:
-        # an administrator's test is no production traffic: NULL, which
-        # every average of the error rate (pivot, dashboard) leaves out
+    if "error_rate" in row and (
+        vals.get("request_type") == "test_connection"
+        or vals.get("status") == "fallback"
+    ):
+        # an administrator's test is no production traffic, an attempt that
+        # fell back no call of its own: NULL, which every average of the
+        # error rate (pivot, dashboard) leaves out
         row["error_rate"] = None
     return row
 

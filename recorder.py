@@ -14,6 +14,7 @@ from odoo.exceptions import MissingError, UserError
 from .compat import RETRIED_ERRORS
 from .exceptions import AiCallError, AiCallRefused
 from .tools import providers
+from .tools.fallbacks import is_outage
 from .tools.http_client import (
     CallFailed,
     arriving_chunks,
@@ -130,6 +131,10 @@ class CallRecorder:
         self.check_limits = check_limits
         self.log = None
         self.finished = False
+        # set by a fallback chain when a backup follows: an outage then
+        # passes the call on (``fell_back``), its log marked superseded
+        self.falls_back = False
+        self.fell_back = False
 
     def __enter__(self):
         return self.open()
@@ -189,8 +194,12 @@ class CallRecorder:
             self._finish_bare("success", valid_usage(result), error)
 
     def fail(self, failure, **finish_values):
-        """Finish the log as failed (``failure``: a CallFailed)."""
+        """Finish the log as failed (``failure``: a CallFailed), or as fell
+        back when it is an outage and a backup follows."""
         self.finished = True
+        self.fell_back = self.falls_back and is_outage(
+            failure.error_code, failure.http_status
+        )
         message = redact_secrets(failure.message, self.secrets())
         finish_values.update(
             http_status=failure.http_status, retry_count=failure.retry_count
@@ -200,7 +209,10 @@ class CallRecorder:
         try:
             self._finish(
                 lambda log: log._record_failure(
-                    message, failure.error_code, finish_values
+                    message,
+                    failure.error_code,
+                    finish_values,
+                    status="fallback" if self.fell_back else "failed",
                 )
             )
         except Exception as error:
@@ -214,9 +226,10 @@ class CallRecorder:
             )
             self._finish_bare("failed", failure.usage, error)
         _logger.warning(
-            "ai_usage_log: call to %s failed (%s): %s",
+            "ai_usage_log: call to %s failed (%s)%s: %s",
             self.endpoint,
             failure.error_code,
+            ", passed on to the next service" if self.fell_back else "",
             message,
         )
 
@@ -395,6 +408,11 @@ class SdkCall:
         self.replay_key = self.guard.key(service.id, method, endpoint, body)
         self.answer = self.guard.answers.get(self.replay_key)
         self.replayed = self.answer is not None
+        # a fallback chain's: its next service (ai_service_fallback), this
+        # attempt's number in it, the chain's first log
+        self.reroute = None
+        self.attempt = 0
+        self.first_log = None
         self.status = None
         self.headers = {}
         self.chunks = []

@@ -6,6 +6,7 @@ from . import ai_service
 from . import ai_service_calls
 from . import ai_service_helpers
 from . import ai_service_capture
+from . import ai_service_fallback
 from . import ai_usage_budget
 from . import ai_usage_alert
 from . import ai_usage_log

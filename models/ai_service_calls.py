@@ -86,23 +86,20 @@ class AiService(models.Model):
         self, dialect, endpoint, method, data, custom_api_key=None, **log_options
     ):
         self._check_call_options(log_options)
-        endpoint, method, body = self._validate_request(endpoint, method, data, dialect)
+        attempts, skipped = self._fallback_attempts(dialect, endpoint, method, data)
+        endpoint, body = attempts[0][2:4]
+        method = (method or "POST").upper()
         if log_options.get("request_type") == "test_connection" or (
             method == "GET" and endpoint == "models"
         ):
             # listing the models is the connection test, which spends the
-            # company key on no one's behalf: Test Connection's rule
+            # company key on no one's behalf: Test Connection's rule; it
+            # tests this service, never its backups
             check_ai_admin(
                 self.env,
                 self.env._("Only AI administrators may test a service's connection."),
             )
-        call = self._recorded_call(
-            custom_api_key,
-            body,
-            endpoint=endpoint,
-            model=self._provider().request_model(endpoint, body, dialect),
-            **log_options,
-        )
+            attempts = attempts[:1]
         guard = ReplayGuard.of(self.env.cr)
         replay_key = guard.key(self.id, method, endpoint, body)
         if replay_key in guard.answers:
@@ -112,16 +109,23 @@ class AiService(models.Model):
                 endpoint,
             )
             return guard.answers[replay_key]
-        with call:
-            payload, status, retry_count = self._api_client(
-                custom_api_key, dialect
-            ).request_json(method, endpoint, body)
-            call.succeed(
-                payload,
-                http_status=status,
-                retry_count=retry_count,
-                expect_usage=method == "POST",
-            )
+
+        def send(service, dialect, endpoint, body, call, key):
+            with call:
+                payload, status, retry_count = service._api_client(
+                    key, dialect
+                ).request_json(method, endpoint, body)
+                call.succeed(
+                    payload,
+                    http_status=status,
+                    retry_count=retry_count,
+                    expect_usage=method == "POST",
+                )
+            return payload
+
+        payload = self._through_fallbacks(
+            attempts, skipped, custom_api_key, log_options, send
+        )
         guard.answers[replay_key] = payload
         return payload
 
@@ -180,27 +184,27 @@ class AiService(models.Model):
             raise UserError(
                 self.env._("A streaming call needs a JSON object as its body.")
             )
-        endpoint, method, body = self._validate_request(
-            endpoint, "POST", data, dialect, stream=True
+        attempts, skipped = self._fallback_attempts(
+            dialect, endpoint, "POST", data, stream=True
         )
-        endpoint, body = self._provider().streaming(endpoint, body, dialect)
-        call = self._recorded_call(
-            custom_api_key,
-            body,
-            endpoint=endpoint,
-            model=self._provider().request_model(endpoint, body, dialect),
-            is_stream=True,
-            **options,
-        )
+        endpoint, body = attempts[0][2:4]
         guard = ReplayGuard.of(self.env.cr)
-        replay_key = guard.key(self.id, method, endpoint, body)
+        replay_key = guard.key(self.id, "POST", endpoint, body)
         if replay_key in guard.answers:
             return iter(guard.answers[replay_key])
-        with call:  # finished by the stream, once read, closed or dropped
-            response, retry_count = self._api_client(
-                custom_api_key, dialect
-            ).open_stream(endpoint, body)
-        return RelayedStream(response, retry_count, call, guard, replay_key)
+
+        # a stream falls back only before its first byte: when it could not
+        # be opened; once it flows, its caller has its answer
+        def send(service, dialect, endpoint, body, call, key):
+            with call:  # finished by the stream, once read, closed or dropped
+                response, retry_count = service._api_client(key, dialect).open_stream(
+                    endpoint, body
+                )
+            return RelayedStream(response, retry_count, call, guard, replay_key)
+
+        return self._through_fallbacks(
+            attempts, skipped, custom_api_key, dict(options, is_stream=True), send
+        )
 
     @api.private
     def openai_client(self, request_type="other", custom_api_key=None, **attribution):
@@ -237,11 +241,18 @@ class AiService(models.Model):
         base_url = provider.sdk_base_url(service.api_base_url, service.api_version)
         base_path = urlsplit(base_url).path.rstrip("/")
 
-        def open_call(method, path, body):
+        def open_call(method, path, body, headers):
             endpoint = provider.endpoint_of(path, base_path)
-            return SdkCall(
+            call = SdkCall(
                 service, start_values, method, endpoint, body, custom_api_key
             )
+            # the SDK's last attempt (it numbers its retries) falls back
+            if call.answer is None and headers.get("x-stainless-retry-count") == str(
+                service.max_retries
+            ):
+                backups = service._sdk_backup_calls(method, endpoint, body, headers)
+                service._sdk_reroute(call, start_values, method, backups)
+            return call
 
         transport = make_transport_class(httpx)(httpx.HTTPTransport(), open_call)
         options = {
@@ -275,15 +286,15 @@ class AiService(models.Model):
             api_version=self.api_version,
         )
 
-    def _recorded_call(self, custom_api_key, body, **start_values):
+    def _recorded_call(self, custom_api_key, body, measured=None, **start_values):
         """The recorder that owns a call (recorder.CallRecorder: ``with`` it),
         its log values checked: UserError before anything is sent or
-        recorded."""
+        recorded; ``measured``: what the machinery adds (a fallback's link)."""
         self.ensure_one()
         # the values of the usage_context() blocks around, unless given
         start_values = dict(captured_calls.context_values(), **start_values)
         return CallRecorder(
-            self, self._start_values(**start_values), body, custom_api_key
+            self, self._start_values(**start_values), body, custom_api_key, measured
         )
 
     def _validate_request(self, endpoint, method, data, dialect, stream=False):

@@ -18,6 +18,7 @@ ALERT_TYPES = [
     ("key_failure", "Key Validation Failed"),
     ("price_missing", "Model Without a Price"),
     ("reconciliation", "Billed Cost Drift"),
+    ("fallback", "Fell Back to a Backup"),
 ]
 # System parameters (Settings > Technical > System Parameters) and defaults
 PARAM_ERROR_RATE = ("ai_usage_log.alert_error_rate_percent", 5.0)
@@ -78,6 +79,7 @@ class AiUsageAlert(models.Model):
             + self._budget_incidents()
             + self._token_spike_incidents(now)
             + self._key_failure_incidents(now)
+            + self._fallback_incidents(now)
             + self._price_missing_incidents(now)
             + self._reconciliation_incidents(now)
         )
@@ -307,6 +309,43 @@ class AiUsageAlert(models.Model):
                         provider=providers.get(service.provider).label,
                         service=service.name,
                         calls=calls,
+                    ),
+                    company=service.company_id,
+                    service=service,
+                    log_domain=domain + [("service_id", "=", service.id)],
+                )
+            )
+        return incidents
+
+    @api.model
+    def _fallback_incidents(self, now):
+        """Services out in the last hour: calls of theirs went on to a
+        backup (each chain once, by its first attempt)."""
+        hour = now.strftime("%Y-%m-%dT%H")
+        domain = [
+            ("request_time", ">=", now - timedelta(hours=1)),
+            ("status", "=", "fallback"),
+            ("fallback_of_id", "=", False),
+        ]
+        incidents = []
+        for service, calls in (
+            self.env["ai.usage.log"]
+            .sudo()
+            ._read_group(domain, ["service_id"], ["__count"])
+        ):
+            incidents.append(
+                _incident(
+                    "fallback",
+                    f"{service.id}:{hour}",
+                    name=self.env._(
+                        "%(service)s was out: calls fell back", service=service.name
+                    ),
+                    message=self.env._(
+                        "%(calls)s call(s) of %(service)s went on to a backup service "
+                        "in the last hour: %(service)s failed them (outage, overload "
+                        "or its rate limit).",
+                        calls=calls,
+                        service=service.name,
                     ),
                     company=service.company_id,
                     service=service,

@@ -9,6 +9,8 @@ from odoo.tools.misc import format_date
 from ..rights import is_ai_admin
 
 TREND_DAYS = 30  # the dashboard's trend
+# an attempt that fell back is no call: its chain's last attempt is
+CALLS = [("status", "!=", "fallback")]
 
 
 def _opening(title, filters=(), domain=(), **search_defaults):
@@ -57,6 +59,7 @@ class AiUsageDashboard(models.AbstractModel):
                     _("Calls Today"),
                     _("Failed Calls Today"),
                     _("Calls Without a Price Today"),
+                    _("Calls That Fell Back Today"),
                 ),
             ),
             (
@@ -68,10 +71,11 @@ class AiUsageDashboard(models.AbstractModel):
                     _("Calls This Month"),
                     _("Failed Calls This Month"),
                     _("Calls Without a Price This Month"),
+                    _("Calls That Fell Back This Month"),
                 ),
             ),
         ):
-            label, calls_title, failed_title, unpriced_title = titles
+            label, calls_title, failed_title, unpriced_title, fallback_title = titles
             domain = [("request_time", ">=", fields.Datetime.to_string(start))]
             figures = self._dashboard_figures(domain)
             figures.update(
@@ -79,6 +83,9 @@ class AiUsageDashboard(models.AbstractModel):
                 open_failed=_opening(failed_title, [search_filter, "filter_failed"]),
                 open_unpriced=_opening(
                     unpriced_title, [search_filter, "filter_price_missing"]
+                ),
+                open_fallback=_opening(
+                    fallback_title, [search_filter, "filter_fell_back"]
                 ),
             )
             periods.append(dict(key=key, label=label, **figures))
@@ -96,9 +103,9 @@ class AiUsageDashboard(models.AbstractModel):
             ("request_time", ">=", fields.Datetime.to_string(last_month_start)),
             ("request_time", "<", fields.Datetime.to_string(same_moment)),
         ]
-        [(calls, cost)] = self.env["ai.usage.log"]._read_group(
-            last_month_domain, [], ["__count", "cost_company:sum"]
-        )
+        logs = self.env["ai.usage.log"]
+        [(calls,)] = logs._read_group(last_month_domain + CALLS, [], ["__count"])
+        [(cost,)] = logs._read_group(last_month_domain, [], ["cost_company:sum"])
         last_day = format_date(self.env, self._local(same_moment).date())
         periods[1]["previous"] = {
             "label": _("Last Month, to %(day)s", day=last_day),
@@ -214,14 +221,18 @@ class AiUsageDashboard(models.AbstractModel):
             .with_context(tz=self.env.user.tz or "UTC")
             ._read_group(
                 [("request_time", ">=", fields.Datetime.to_string(starts[0]))],
-                ["request_time:day"],
+                ["request_time:day", "status"],
                 ["__count", "cost_company:sum"],
             )
         )
-        by_day = {
-            (day.date() if isinstance(day, datetime) else day): (calls, cost or 0.0)
-            for day, calls, cost in rows
-        }
+        by_day = {}
+        for day, status, calls, cost in rows:
+            day = day.date() if isinstance(day, datetime) else day
+            day_calls, day_cost = by_day.get(day, (0, 0.0))
+            # an attempt that fell back is no call, but what it cost counts
+            if status == "fallback":
+                calls = 0
+            by_day[day] = (day_calls + calls, day_cost + (cost or 0.0))
         trend = []
         for n in range(days):
             day = first_day + timedelta(days=n)
@@ -248,13 +259,23 @@ class AiUsageDashboard(models.AbstractModel):
     @api.model
     def _dashboard_figures(self, domain):
         logs = self.env["ai.usage.log"]
-        [(calls, tokens, cost, error_rate)] = logs._read_group(
-            domain,
-            [],
-            ["__count", "total_tokens:sum", "cost_company:sum", "error_rate:avg"],
+        # the tokens and cost of every attempt, the error rate of the calls
+        # (an attempt that fell back has none), the calls without those
+        [(tokens, cost, error_rate)] = logs._read_group(
+            domain, [], ["total_tokens:sum", "cost_company:sum", "error_rate:avg"]
         )
+        [(calls,)] = logs._read_group(domain + CALLS, [], ["__count"])
         unpriced_domain = domain + [("price_missing", "=", True)]
+        # the calls whose first service was out: their chain's first attempt
+        fallback_domain = domain + [
+            ("status", "=", "fallback"),
+            ("fallback_of_id", "=", False),
+        ]
+        fell_back = logs.search_count(fallback_domain)
         return {
+            "fell_back": fell_back,
+            "fallback_rate": round(fell_back * 100.0 / calls, 2) if calls else 0.0,
+            "fallback_domain": fallback_domain,
             "domain": domain,
             "calls": calls,
             "tokens": tokens or 0,
@@ -268,7 +289,7 @@ class AiUsageDashboard(models.AbstractModel):
     @api.model
     def _dashboard_top(self, domain, field_name, limit=5):
         rows = self.env["ai.usage.log"]._read_group(
-            domain + [(field_name, "!=", False)],
+            domain + [(field_name, "!=", False)] + CALLS,
             [field_name],
             [
                 "__count",

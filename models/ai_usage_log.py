@@ -39,6 +39,9 @@ STATUSES = [
     ("failed", "Failed"),
     ("blocked", "Blocked by Budget"),
     ("rate_limited", "Rate Limited"),
+    # an attempt that failed with an outage and passed the call on to the
+    # next service of its fallback chain: not a call of its own
+    ("fallback", "Fell Back"),
 ]
 RETENTION_PARAM = "ai_usage_log.retention_days"
 # Added to a service's timeout before a call still "processing" is declared
@@ -195,6 +198,21 @@ class AiUsageLog(models.Model):
     )
     partner_id = fields.Many2one("res.partner", "Contact", index="btree_not_null")
     metadata = fields.Json(help="Extra billing dimensions given by the caller.")
+    # a fallback chain: every attempt a log, linked to the chain's first
+    fallback_of_id = fields.Many2one(
+        "ai.usage.log",
+        "First Attempt",
+        ondelete="set null",
+        index="btree_not_null",
+        help="The first attempt of the call, whose service was out.",
+    )
+    fallback_attempt = fields.Integer(
+        aggregator=False,
+        help="0: the call's first attempt; 1, 2...: its fallbacks, in order.",
+    )
+    fallback_ids = fields.One2many(
+        "ai.usage.log", "fallback_of_id", "Fallback Attempts"
+    )
     metadata_text = fields.Text(
         "Metadata (formatted)", compute="_compute_metadata_text"
     )
@@ -284,6 +302,14 @@ class AiUsageLog(models.Model):
             self._table,
             ["request_time"],
             where=true_condition("price_missing"),
+        )
+        # the calls that fell back (the dashboard's rate, the alert): as few
+        create_index(
+            self.env.cr,
+            "ai_usage_log_fell_back_time_index",
+            self._table,
+            ["request_time"],
+            where="status = 'fallback' AND fallback_of_id IS NULL",
         )
         return result
 

@@ -44,8 +44,18 @@ def rated_error(column):
     (the stored error rate says the same, but is not read: the summary
     holds statuses)."""
     return SQL(
-        "CASE WHEN %s IS DISTINCT FROM 'test_connection'"
-        " THEN CASE WHEN %s = 'failed' THEN 100.00 ELSE 0.00 END END",
+        "CASE WHEN %s THEN CASE WHEN %s = 'failed' THEN 100.00 ELSE 0.00 END END",
+        rated(column),
+        column("status"),
+    )
+
+
+def rated(column):
+    """Whether a log (or a summary row) counts in the error rate: not an
+    administrator's test, nor an attempt that fell back (its chain's last
+    attempt is the call)."""
+    return SQL(
+        "(%s IS DISTINCT FROM 'test_connection' AND %s IS DISTINCT FROM 'fallback')",
         column("request_type"),
         column("status"),
     )
@@ -74,21 +84,16 @@ SUMMARY_MEASURES = {
 }
 ERROR_RATE_MEASURES = (
     {
-        "rated": lambda column: SQL(
-            "(%s IS DISTINCT FROM 'test_connection')::int", column("request_type")
-        ),
+        "rated": lambda column: SQL("%s::int", rated(column)),
         "rated_errors": rated_error,
     },
     {
         "rated": lambda column: SQL(
-            "CASE WHEN %s IS DISTINCT FROM 'test_connection' THEN %s ELSE 0 END",
-            column("request_type"),
-            column("calls"),
+            "CASE WHEN %s THEN %s ELSE 0 END", rated(column), column("calls")
         ),
         "rated_errors": lambda column: SQL(
-            "CASE WHEN %s IS DISTINCT FROM 'test_connection'"
-            " THEN (%s * 100)::numeric(20, 2) END",
-            column("request_type"),
+            "CASE WHEN %s THEN (%s * 100)::numeric(20, 2) END",
+            rated(column),
             column("failed"),
         ),
     },

@@ -290,12 +290,15 @@ class AiUsageLog(models.Model):
             redact_secrets(error_message, secrets), error_code, finish_values
         )
 
-    def _record_failure(self, message, error_code, finish_values):
+    def _record_failure(self, message, error_code, finish_values, status="failed"):
         """update_failure of a ``message`` already redacted (the recorder
-        redacts once, with the call's own key too)."""
+        redacts once, with the call's own key too); ``status``: fallback for
+        an attempt a fallback chain passed on."""
         log_id = self.id
         finished = self._in_own_transaction(
-            lambda logs: logs._apply_failure(log_id, message, error_code, finish_values)
+            lambda logs: logs._apply_failure(
+                log_id, message, error_code, finish_values, status
+            )
         )
         self._export_call(finished)
         return self
@@ -369,13 +372,15 @@ class AiUsageLog(models.Model):
         return vals
 
     @api.model
-    def _apply_failure(self, log_id, error_message, error_code, finish_values):
+    def _apply_failure(
+        self, log_id, error_message, error_code, finish_values, status="failed"
+    ):
         start = self._start_values(log_id)
         finish_values = dict(finish_values)
         usage = finish_values.pop("usage", None)
         vals = self._finish_vals(start)
         vals.update(
-            status="failed",
+            status=status,
             error_code=error_code or "error",
             error_message=error_message,
         )

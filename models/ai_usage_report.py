@@ -33,12 +33,14 @@ class AiUsageReport(models.AbstractModel):
         self.env["ai.usage.log"].flush_model()
         ids = tuple(service_ids)
         source = self.env["ai.usage.log.daily"]._union(
+            # an attempt that fell back is no call: its chain's last one is
             SQL(
-                "service_id, calls, failed, total_tokens, cost_company,"
-                " last_request_time"
+                "service_id, CASE WHEN status = 'fallback' THEN 0 ELSE calls END,"
+                " failed, total_tokens, cost_company, last_request_time"
             ),
             SQL(
-                "service_id, 1, (status = 'failed')::int, COALESCE(total_tokens, 0),"
+                "service_id, (status IS DISTINCT FROM 'fallback')::int,"
+                " (status = 'failed')::int, COALESCE(total_tokens, 0),"
                 " COALESCE(cost_company, 0), request_time"
             ),
             SQL("service_id IN %s", ids),
@@ -90,23 +92,28 @@ class AiUsageReport(models.AbstractModel):
                 SQL("request_time < %s", fields.Datetime.to_datetime(end))
             )
         # a test connection is a call, not production traffic: it counts in
-        # the requests, not in the error rate (as everywhere else)
+        # the requests, not in the error rate (as everywhere else); an
+        # attempt that fell back is no call (its chain's last one is), but
+        # its tokens, if any, count
         source = self.env["ai.usage.log.daily"]._union(
             SQL(
-                "day, calls, failed, input_tokens, cached_input_tokens, output_tokens,"
+                "day, CASE WHEN status = 'fallback' THEN 0 ELSE calls END, failed,"
+                " input_tokens, cached_input_tokens, output_tokens,"
                 " reasoning_tokens, total_tokens, cost_company,"
-                " CASE WHEN request_type = 'test_connection' THEN 0 ELSE calls END"
-                " AS rated,"
+                " CASE WHEN request_type = 'test_connection' OR status = 'fallback'"
+                " THEN 0 ELSE calls END AS rated,"
                 " CASE WHEN request_type = 'test_connection' THEN 0 ELSE failed END"
                 " AS rated_failed"
             ),
             SQL(
-                "request_time::date, 1, (status = 'failed')::int,"
+                "request_time::date, (status IS DISTINCT FROM 'fallback')::int,"
+                " (status = 'failed')::int,"
                 " COALESCE(input_tokens, 0),"
                 " COALESCE(cached_input_tokens, 0), COALESCE(output_tokens, 0),"
                 " COALESCE(reasoning_tokens, 0), COALESCE(total_tokens, 0),"
                 " COALESCE(cost_company, 0),"
-                " (request_type IS DISTINCT FROM 'test_connection')::int,"
+                " (request_type IS DISTINCT FROM 'test_connection'"
+                " AND status IS DISTINCT FROM 'fallback')::int,"
                 " (status = 'failed'"
                 " AND request_type IS DISTINCT FROM 'test_connection')::int"
             ),

@@ -32,3 +32,4 @@ from . import test_price_rules
 from . import test_screens
 from . import test_capture
 from . import test_gateway
+from . import test_fallbacks

@@ -45,6 +45,8 @@ class Provider:
     # the price catalogue's (genai-prices) provider that prices its models
     catalogue_id = "openai"
     speaks_openai = True
+    # its own API is the OpenAI request shape
+    native_is_openai = True
     retryable_statuses = OPENAI_RETRYABLE
     default_api_version = False
 
@@ -158,6 +160,7 @@ class Anthropic(Provider):
     default_model = "claude-haiku-4-5"
     catalogue_id = "anthropic"
     speaks_openai = False
+    native_is_openai = False
     retryable_statuses = OPENAI_RETRYABLE | {529}
     default_api_version = "2023-06-01"
     ENDPOINT_ROOTS = frozenset({"messages", "models"})
@@ -239,6 +242,7 @@ class Gemini(Provider):
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"
     default_model = "gemini-2.5-flash"
     catalogue_id = "google"
+    native_is_openai = False
     retryable_statuses = frozenset({408, 429, 500, 502, 503, 504})
 
     def headers(self, api_key, dialect, api_version=None):
