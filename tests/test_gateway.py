@@ -313,6 +313,55 @@ class TestGateway(AiHttpCase):
         for log in logs:
             self.assert_no_upstream_key(log.error_message)
 
+    def test_an_outage_falls_back_for_the_client(self):
+        backup = self.env["ai.service"].create(
+            {
+                "name": "Backup",
+                "api_base_url": self.fake.url,
+                "api_key": UPSTREAM_KEY_2,
+                "max_retries": 0,
+            }
+        )
+        self.env["ai.service.fallback"].create(
+            {"service_id": self.service.id, "backup_id": backup.id, "model": "gpt-4.1"}
+        )
+        outage = [Reply(503, error_body("Overloaded", "server_error"))] * 3
+        client = self.client()
+        for stream in (False, True):
+            self.fake.script(*outage)
+            with mute_logger("odoo.addons.ai_usage_log.recorder"):
+                answer = client.chat.completions.create(
+                    model="gpt-4o-mini", messages=MESSAGES, stream=stream
+                )
+                text = (
+                    "".join(c.choices[0].delta.content or "" for c in answer)
+                    if stream
+                    else answer.choices[0].message.content
+                )
+            self.assertEqual(text, REPLY_TEXT, "one answer: the backup's")
+        sent = self.upstream("/v1/chat/completions")
+        self.assertEqual(
+            [r["headers"]["Authorization"] for r in sent],
+            [f"Bearer {TEST_API_KEY}"] * 3 + [f"Bearer {UPSTREAM_KEY_2}"]
+            + [f"Bearer {TEST_API_KEY}"] * 3 + [f"Bearer {UPSTREAM_KEY_2}"],
+        )  # fmt: skip
+        logs = self.env["ai.usage.log"].search(
+            [("request_type", "=", "gateway")], order="id"
+        )
+        self.assertEqual(
+            [
+                (log.service_id, log.status, log.fallback_of_id, log.model)
+                for log in logs
+            ],
+            [
+                (self.service, "fallback", logs[0].browse(), "gpt-4o-mini"),
+                (backup, "success", logs[0], "gpt-4.1"),
+                (self.service, "fallback", logs[0].browse(), "gpt-4o-mini"),
+                (backup, "success", logs[2], "gpt-4.1"),
+            ],
+        )
+        self.assertEqual(logs.user_id, self.user, "every attempt is the key user's")
+
     def test_a_client_that_goes_away_abandons_the_stream(self):
         events = self.fake.chat_stream_events("gpt-4o-mini", 12, {})
         middle = events[1]
