@@ -135,8 +135,18 @@ class AiUsageReconciliation(models.Model):
                 "split the drift.",
                 what=self.unpriced,
             )
+        if not self.drift_cause:
+            return ""  # a row reconciled before drifts were explained
         if self.drift_cause == "none":
             return env._("Billed and logged agree.")
+        if self.kind == "usage" and self.token_drift < 0:
+            return env._(
+                "%(count)s logged tokens not billed, %(amount)s at our price (the "
+                "figures read are of another key, project or workspace than some "
+                "of these calls', or not final yet).",
+                count=-self.token_drift,
+                amount=_usd(self.token_cost_drift),
+            )
         if self.kind == "usage":
             return env._(
                 "%(count)s billed tokens not in the logs, %(amount)s at our price "

@@ -258,3 +258,25 @@ class TestReconciliation(PricedCase):
         [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
         # 1000 * 1 + 100 * 4 = 1400 per 1M, not the standard 2800
         self.assertAlmostEqual(tokens.valued_cost, 0.0014, places=10)
+
+    def test_logged_calls_not_billed_are_told_apart(self):
+        # two calls logged, OpenAI's figures (of the project read) count one
+        for _ in range(2):
+            self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                )
+            ],
+            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+        }
+        self.service.action_reconcile()
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        self.assertEqual(tokens.token_drift, -1100)
+        self.assertAlmostEqual(tokens.token_cost_drift, -0.00021, places=10)
+        self.assertIn("1100 logged tokens not billed", tokens.drift_explanation)
+        [day] = self.Reconciliation.search([("kind", "=", "cost")])
+        self.assertEqual(day.drift_cause, "tokens")
+        self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
