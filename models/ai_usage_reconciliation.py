@@ -359,12 +359,14 @@ class AiUsageReconciliation(models.Model):
         """(value in USD of a model's billed tokens of a day at our prices,
         the part of it in tiers the cost figures leave out, what has no
         price). Priced as one call at the base rate of each tier: a day's
-        sum is no single call's context length."""
+        sum is no single call's context length. A model only another
+        application called gets its catalogue rows, as a logged call would."""
         Price = self.env["ai.model.price"]
+        inputs = {"service_id": service.id, "price_provider": service.price_provider}
         valued = unbilled = 0.0
         unpriced = []
         for tier, counts in sorted(tiers.items()):
-            found = Price._find_price_values(model, service.id, day, tier)
+            found = Price._price_or_catalogue(model, inputs, day, tier)
             billed_usage = {
                 "input_tokens": counts.get("input_tokens", 0),
                 "cached_input_tokens": counts.get("cached_tokens", 0),

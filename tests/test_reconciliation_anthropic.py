@@ -381,6 +381,36 @@ class TestAnthropicReconciliation(PricedCase):
         self.claude.invalidate_recordset()
         self.assertFalse(self.claude.sudo().admin_api_key)
 
+    def test_a_model_only_another_application_used_is_priced(self):
+        # no call of it logged: its catalogue rows are added, as a call's
+        self.claude.price_provider = "anthropic"
+        model = "claude-haiku-4-5-20251001"
+        self.fake.billing = {
+            USAGE: [bucket(self.yesterday, [messages_usage(model, 1_000_000, 0)])]
+        }
+        self.claude.action_reconcile()
+        [tokens] = self.rows(self.claude, "usage")
+        self.assertFalse(tokens.unpriced)
+        price_id, prices, *_found = self.env["ai.model.price"]._find_price_values(
+            model, self.claude.id, self.yesterday
+        )
+        self.assertEqual(
+            self.env["ai.model.price"].browse(price_id).price_provider, "anthropic"
+        )
+        self.assertTrue(prices["input"])
+        self.assertAlmostEqual(tokens.valued_cost, prices["input"], places=8)
+        self.assertAlmostEqual(tokens.token_cost_drift, prices["input"], places=8)
+
+    def test_amounts_are_cents(self):
+        self.fake.billing = {
+            COSTS: [bucket(self.yesterday, [cost_item("123.45"), cost_item("0.05")])]
+        }
+        self.claude.action_reconcile()
+        [day] = self.rows(self.claude, "cost")
+        self.assertAlmostEqual(day.billed_cost, 1.235, places=10)  # $1.2345 + $0.0005
+        self.assertAlmostEqual(day.cost_drift, 1.235, places=10)
+        self.assertEqual(day.drift_percent, 100.0)
+
     def test_an_unreadable_amount_is_a_clear_error(self):
         self.fake.billing = {COSTS: [bucket(self.yesterday, [cost_item("n/a")])]}
         with self.assertRaisesRegex(UserError, "is not a number"):
