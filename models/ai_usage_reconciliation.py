@@ -40,10 +40,12 @@ class AiUsageReconciliation(models.Model):
     ``token_cost_drift`` (on each model's row) = valued - that model's
     logged cost: tokens Odoo did not see (calls of another application on
     the same key, project or workspace, or lost logs), at our price;
-    ``price_cost_drift`` (on the day's row: the cost figures are per day) =
-    billed - the day's valued: the same tokens billed at another price (a
-    price row or tier to fix). Summed by day, the two make the cost drift.
-    A billed token we have no price for leaves the drift unsplit."""
+    ``price_cost_drift`` = billed - valued: the same tokens billed at another
+    price (a price row or tier to fix), on each model's row when the cost
+    figures are by model (Anthropic's), the rest (all of it for OpenAI's,
+    by day only; web searches...) on the day's row. Summed by day, the two
+    make the cost drift. A billed token we have no price for leaves the
+    drift unsplit."""
 
     _name = "ai.usage.reconciliation"
     _description = "AI Usage Reconciliation"
@@ -86,8 +88,8 @@ class AiUsageReconciliation(models.Model):
     cost_drift = fields.Float(
         "Cost Drift (USD)", digits=(16, 8), help="Billed minus logged cost."
     )
-    # a model's row holds its tokens' part, the day's row the price part: a
-    # pivot sums each once
+    # a model's row holds its tokens' part (and its price part when the cost
+    # figures are by model), the day's row the rest: a pivot sums each once
     valued_cost = fields.Float(
         "Billed Tokens at Our Price (USD)",
         digits=(16, 8),
@@ -103,8 +105,9 @@ class AiUsageReconciliation(models.Model):
     price_cost_drift = fields.Float(
         "Drift from Price (USD)",
         digits=(16, 8),
-        help="A day's billed cost minus its billed tokens at our price: the same "
-        "tokens at another price (a price row or tier to fix).",
+        help="Billed cost minus the billed tokens at our price: the same tokens "
+        "at another price (a price row or tier to fix). On a model's row when "
+        "the cost figures are by model (Anthropic), else on the day's.",
     )
     unpriced = fields.Char(
         help="Billed tokens we have no price for (model, tier or kind): the "
@@ -124,10 +127,25 @@ class AiUsageReconciliation(models.Model):
         "price_cost_drift", "unpriced",
     )  # fmt: skip
     def _compute_drift_explanation(self):
+        # a day's tokens part: the sum of its models' (their rows hold it)
+        days = self.filtered(lambda row: row.kind == "cost")
+        models = days and self.search(
+            [
+                ("kind", "=", "usage"),
+                ("service_id", "in", days.service_id.ids),
+                ("day", "in", list(set(days.mapped("day")))),
+            ]
+        )
+        tokens = {}
+        for row in models:
+            key = (row.service_id.id, row.day)
+            tokens[key] = tokens.get(key, 0.0) + row.token_cost_drift
         for row in self:
-            row.drift_explanation = row._explain()
+            row.drift_explanation = row._explain(
+                tokens.get((row.service_id.id, row.day), 0.0)
+            )
 
-    def _explain(self):
+    def _explain(self, day_tokens):
         env = self.env
         if self.unpriced:
             return env._(
@@ -139,32 +157,42 @@ class AiUsageReconciliation(models.Model):
             return ""  # a row reconciled before drifts were explained
         if self.drift_cause == "none":
             return env._("Billed and logged agree.")
+        if self.kind == "cost":
+            tokens, price = day_tokens, self.cost_drift - day_tokens
+        else:
+            tokens, price = self.token_cost_drift, self.price_cost_drift
         if self.kind == "usage" and self.token_drift < 0:
-            return env._(
+            told = env._(
                 "%(count)s logged tokens not billed, %(amount)s at our price (the "
                 "figures read are of another key, project or workspace than some "
                 "of these calls', or not final yet).",
                 count=-self.token_drift,
-                amount=_usd(self.token_cost_drift),
+                amount=_usd(tokens),
             )
-        if self.kind == "usage":
-            return env._(
+        elif self.kind == "usage":
+            told = env._(
                 "%(count)s billed tokens not in the logs, %(amount)s at our price "
                 "(calls Odoo did not log: another application on the same key or "
                 "workspace, or lost logs).",
                 count=self.token_drift,
-                amount=_usd(self.token_cost_drift),
+                amount=_usd(tokens),
             )
-        return env._(
-            "Of the drift: %(tokens)s; price %(price)s (the same tokens billed "
-            "at another price: a price row or tier to fix).",
-            tokens=env._(
-                "tokens %(amount)s (calls Odoo did not log: another application "
-                "on the same key or workspace, or lost logs)",
-                amount=_usd(self.cost_drift - self.price_cost_drift),
-            ),
-            price=_usd(self.price_cost_drift),
+        else:
+            told = env._(
+                "Of the drift: tokens %(amount)s (calls Odoo did not log: another "
+                "application on the same key or workspace, or lost logs).",
+                amount=_usd(tokens),
+            )
+        if self.kind == "usage" and not self.token_drift:
+            told = ""
+        if self.kind == "usage" and abs(price) < EPSILON:
+            return told
+        price_told = env._(
+            "Price %(amount)s: the same tokens billed at another price (a price "
+            "row or tier to fix).",
+            amount=_usd(price),
         )
+        return f"{told} {price_told}".strip()
 
     @api.model
     def _reconcile(self, service, days=RECONCILE_DAYS):
@@ -283,7 +311,8 @@ class AiUsageReconciliation(models.Model):
         drift split into tokens and price (see the class)."""
         usd = self.env.ref("base.USD")
         rows = []
-        per_day = {}  # day: [valued, unbilled, unpriced, logged cost]
+        # day: [valued, unbilled, unpriced, logged cost, models' price parts]
+        per_day = {}
         for day, model in sorted(set(usage) | set(logged)):
             billed = usage.get((day, model)) or {}
             requests, inputs, cached, outputs, cost = logged.get(
@@ -292,11 +321,18 @@ class AiUsageReconciliation(models.Model):
             valued, unbilled, unpriced = self._valued(
                 service, day, model, billed.get("tiers") or {}, unbilled_tiers, usd
             )
-            totals = per_day.setdefault(day, [0.0, 0.0, [], 0.0])
+            tokens = 0.0 if unpriced else valued - cost
+            # the model's own price part, when the cost figures are by model
+            model_costs = (costs.get(day) or {}).get(anthropic_billing.MODELS)
+            price = 0.0
+            if model_costs and not unpriced:
+                price = model_costs.get(model, 0.0) + unbilled - valued
+            totals = per_day.setdefault(day, [0.0, 0.0, [], 0.0, 0.0])
             totals[0] += valued
             totals[1] += unbilled
             totals[2] += unpriced
             totals[3] += cost
+            totals[4] += price
             billed_tokens = billed.get("input_tokens", 0) + billed.get(
                 "output_tokens", 0
             )
@@ -324,19 +360,24 @@ class AiUsageReconciliation(models.Model):
                     "token_drift": token_drift,
                     "drift_percent": _percent(billed_tokens, inputs + outputs),
                     "valued_cost": valued,
-                    "token_cost_drift": 0.0 if unpriced else valued - cost,
+                    "token_cost_drift": tokens,
+                    "price_cost_drift": price,
                     "unpriced": ", ".join(unpriced) or False,
-                    "drift_cause": "unknown"
-                    if unpriced
-                    else ("tokens" if token_drift else "none"),
+                    "drift_cause": _cause(tokens + price, tokens, price, unpriced)
+                    if tokens or price or not token_drift
+                    else "tokens",
                     "currency_id": usd.id,
                 }
             )
         for day in sorted(set(costs) | set(per_day)):
-            valued, unbilled, unpriced, ours = per_day.get(day, (0.0, 0.0, [], 0.0))
+            valued, unbilled, unpriced, ours, model_prices = per_day.get(
+                day, (0.0, 0.0, [], 0.0, 0.0)
+            )
             billed = (costs.get(day) or {}).get("USD", 0.0) + unbilled
             tokens = 0.0 if unpriced else valued - ours
-            price = 0.0 if unpriced else billed - valued
+            # what the models' rows do not hold: all of it when the cost
+            # figures are per day only
+            price = 0.0 if unpriced else billed - valued - model_prices
             rows.append(
                 {
                     "service_id": service.id,
@@ -347,7 +388,9 @@ class AiUsageReconciliation(models.Model):
                     "cost_drift": billed - ours,
                     "price_cost_drift": price,
                     "unpriced": ", ".join(unpriced) or False,
-                    "drift_cause": _cause(billed - ours, tokens, price, unpriced),
+                    "drift_cause": _cause(
+                        billed - ours, tokens, billed - ours - tokens, unpriced
+                    ),
                     "drift_percent": _percent(billed, ours),
                     "currency_id": usd.id,
                 }

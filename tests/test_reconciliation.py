@@ -222,7 +222,7 @@ class TestReconciliation(PricedCase):
         self.assertAlmostEqual(day.cost_drift, -0.00015, places=10)
         self.assertAlmostEqual(day.price_cost_drift, -0.00015, places=10)
         self.assertEqual(day.drift_cause, "price")
-        self.assertIn("price -$0.000150", day.drift_explanation)
+        self.assertIn("Price -$0.000150", day.drift_explanation)
 
     def test_batch_usage_is_valued_at_the_batch_price(self):
         self.Price.create(

@@ -60,18 +60,19 @@ def messages_usage(
     }
 
 
-def cost_item(cents, workspace=None):
-    """A result of the cost report: ``cents`` a decimal string."""
+def cost_item(cents, workspace=None, model=None, token_type=None):
+    """A result of the cost report grouped by description (and workspace):
+    ``cents`` a decimal string; a token cost names its model."""
     return {
         "currency": "USD",
         "amount": cents,
         "workspace_id": workspace,
-        "description": None,
-        "cost_type": None,
-        "context_window": None,
-        "model": None,
-        "service_tier": None,
-        "token_type": None,
+        "description": f"{model} {token_type}" if model else None,
+        "cost_type": "tokens" if model else None,
+        "context_window": "0-200k" if model else None,
+        "model": model,
+        "service_tier": "standard" if model else None,
+        "token_type": token_type,
     }
 
 
@@ -221,7 +222,7 @@ class TestAnthropicReconciliation(PricedCase):
         self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
         self.assertEqual(day.drift_cause, "tokens")
         self.assertIn("tokens +$0.008850", day.drift_explanation)
-        self.assertIn("price +$0.000000", day.drift_explanation)
+        self.assertIn("Price +$0.000000", day.drift_explanation)
 
         # both providers in one report, by provider
         by_provider = dict(
@@ -253,17 +254,43 @@ class TestAnthropicReconciliation(PricedCase):
                     [messages_usage(MODEL, 1000, 100, cache_read=2000, write_5m=1000)],
                 )
             ],
-            COSTS: [bucket(self.yesterday, [cost_item("0.885")])],  # 8850 / 1M
+            # 8850 / 1M by kind of token, and a web search of no model
+            COSTS: [
+                bucket(
+                    self.yesterday,
+                    [
+                        cost_item(
+                            "0.3", model=MODEL, token_type="uncached_input_tokens"
+                        ),
+                        cost_item(
+                            "0.06", model=MODEL, token_type="cache_read_input_tokens"
+                        ),
+                        cost_item(
+                            "0.375",
+                            model=MODEL,
+                            token_type="cache_creation.ephemeral_5m_input_tokens",
+                        ),
+                        cost_item("0.15", model=MODEL, token_type="output_tokens"),
+                        cost_item("1"),
+                    ],
+                )
+            ],
         }
         self.claude.action_reconcile()
+        self.assertIn("group_by%5B%5D=description", self.fake.received()[-1]["path"])
         [tokens] = self.rows(self.claude, "usage")
         self.assertEqual(tokens.token_drift, 0)
         self.assertAlmostEqual(tokens.token_cost_drift, 0.0, places=10)
+        # the model's price part on its row, the web search on the day's
+        self.assertAlmostEqual(tokens.price_cost_drift, 0.0009, places=10)
+        self.assertEqual(tokens.drift_cause, "price")
+        self.assertIn("Price +$0.000900", tokens.drift_explanation)
         [day] = self.rows(self.claude, "cost")
-        self.assertAlmostEqual(day.cost_drift, 0.0009, places=10)
-        self.assertAlmostEqual(day.price_cost_drift, 0.0009, places=10)
+        self.assertAlmostEqual(day.cost_drift, 0.0109, places=10)
+        self.assertAlmostEqual(day.price_cost_drift, 0.01, places=10)
         self.assertEqual(day.drift_cause, "price")
-        self.assertIn("a price row or tier to fix", day.drift_explanation)
+        self.assertIn("tokens +$0.000000", day.drift_explanation)
+        self.assertIn("Price +$0.010900", day.drift_explanation)
 
     def test_hour_long_cache_writes_are_valued_at_their_price(self):
         # 1,000 written for an hour: 1000*3 + 2000*0.3 + 1000*6 + 100*15 =

@@ -20,6 +20,7 @@ from .openai_billing import MAX_PAGES, BillingError
 USAGE_ENDPOINT = "organizations/usage_report/messages"
 COST_ENDPOINT = "organizations/cost_report"
 PAGE_LIMIT = 31  # daily buckets: the API's maximum a page
+MODELS = "models"  # a day's cost by model, next to its amount by currency
 # Anthropic's service tiers as the price list's (ai.model.price price_tier)
 TIERS = {"standard": "standard", "batch": "batch", "priority": "priority"}
 
@@ -101,10 +102,14 @@ def usage_rows(get_json, start, end, workspace_id=None):
 
 
 def cost_rows(get_json, start, end, workspace_id=None):
-    """{day: {currency: amount}} of the cost report, amounts in units (the
-    report's cents / 100). The report filters no workspace: grouped by
-    workspace, only the given one's are summed."""
-    params = [("group_by[]", "workspace_id")] if workspace_id else []
+    """{day: {currency: amount, "models": {model: USD amount}}} of the cost
+    report, amounts in units (the report's cents / 100), grouped by
+    description so that each token cost names its model (web searches and
+    other costs name none: in the day's amount only). The report filters no
+    workspace: grouped by workspace too, only the given one's are summed."""
+    params = [("group_by[]", "description")]
+    if workspace_id:
+        params.append(("group_by[]", "workspace_id"))
     rows = {}
     for bucket in buckets(get_json, COST_ENDPOINT, start, end, params):
         day = _day(bucket)
@@ -118,10 +123,20 @@ def cost_rows(get_json, start, end, workspace_id=None):
                     f"a cost of {day} is not a number: {result.get('amount')!r}"
                 ) from None
             currency = (result.get("currency") or "USD").upper()
-            per_currency = rows.setdefault(day, {})
-            per_currency[currency] = per_currency.get(currency, 0) + cents
+            amounts = rows.setdefault(day, {MODELS: {}})
+            amounts[currency] = amounts.get(currency, 0) + cents
+            if result.get("model") and currency == "USD":
+                models = amounts[MODELS]
+                models[result["model"]] = models.get(result["model"], 0) + cents
     # summed exactly in cents, then in units
     return {
-        day: {currency: float(cents / 100) for currency, cents in amounts.items()}
+        day: {
+            key: (
+                {model: float(c / 100) for model, c in value.items()}
+                if key == MODELS
+                else float(value / 100)
+            )
+            for key, value in amounts.items()
+        }
         for day, amounts in rows.items()
     }
