@@ -184,7 +184,15 @@ class AiUsageReconciliation(models.Model):
                 amount=_usd(tokens),
             )
         if self.kind == "usage" and not self.token_drift:
-            told = ""
+            told = (
+                env._(
+                    "The same tokens, %(amount)s at our price today against the "
+                    "logs: a price changed since they were priced (Recompute Cost).",
+                    amount=_usd(tokens),
+                )
+                if abs(tokens) >= EPSILON
+                else ""
+            )
         if self.kind == "usage" and abs(price) < EPSILON:
             return told
         price_told = env._(
@@ -363,9 +371,9 @@ class AiUsageReconciliation(models.Model):
                     "token_cost_drift": tokens,
                     "price_cost_drift": price,
                     "unpriced": ", ".join(unpriced) or False,
-                    "drift_cause": _cause(tokens + price, tokens, price, unpriced)
-                    if tokens or price or not token_drift
-                    else "tokens",
+                    "drift_cause": _cause(
+                        tokens + price, tokens, price, unpriced, token_drift
+                    ),
                     "currency_id": usd.id,
                 }
             )
@@ -462,11 +470,13 @@ class AiUsageReconciliation(models.Model):
                 _logger.warning("ai_usage_log: reconciliation skipped: %s", error)
 
 
-def _cause(drift, tokens, price, unpriced):
+def _cause(drift, tokens, price, unpriced, token_drift=0):
+    """The larger part of a drift; tokens when only tokens differ (a model
+    we price at nothing)."""
     if unpriced:
         return "unknown"
     if max(abs(drift), abs(tokens), abs(price)) < EPSILON:
-        return "none"
+        return "tokens" if token_drift else "none"
     return "tokens" if abs(tokens) >= abs(price) else "price"
 
 

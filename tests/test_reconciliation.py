@@ -280,3 +280,35 @@ class TestReconciliation(PricedCase):
         [day] = self.Reconciliation.search([("kind", "=", "cost")])
         self.assertEqual(day.drift_cause, "tokens")
         self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
+
+    def test_a_price_changed_since_the_calls_were_priced(self):
+        price = self.Price.create(
+            {
+                "model_name": "gpt-4o-mini-2024-07-18",
+                "service_id": self.service.id,
+                "date_from": "2025-01-01",
+                "input_price": 0.15,
+                "output_price": 0.60,
+            }
+        )
+        self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        price.input_price = 0.30  # after the call was priced
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                )
+            ],
+            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+        }
+        self.service.action_reconcile()
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        self.assertEqual(tokens.token_drift, 0)
+        self.assertAlmostEqual(tokens.token_cost_drift, 0.00015, places=10)
+        self.assertIn(
+            "a price changed since they were priced", tokens.drift_explanation
+        )
+        [day] = self.Reconciliation.search([("kind", "=", "cost")])
+        self.assertAlmostEqual(day.cost_drift, 0.0, places=10)
+        self.assertAlmostEqual(day.price_cost_drift, -0.00015, places=10)
