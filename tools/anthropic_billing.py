@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from .openai_billing import MAX_PAGES, BillingError
+from .openai_billing import BillingError, pages
 
 USAGE_ENDPOINT = "organizations/usage_report/messages"
 COST_ENDPOINT = "organizations/cost_report"
@@ -31,9 +31,9 @@ def _rfc3339(timestamp):
 
 def buckets(get_json, endpoint, start, end, params):
     """Every daily bucket of ``endpoint`` from ``start`` to ``end`` (Unix
-    seconds), following ``next_page`` while ``has_more``."""
-    page = None
-    for _number in range(MAX_PAGES):
+    seconds)."""
+
+    def url_of(page):
         query = [
             ("starting_at", _rfc3339(start)),
             ("ending_at", _rfc3339(end)),
@@ -43,14 +43,9 @@ def buckets(get_json, endpoint, start, end, params):
         ]
         if page:
             query.append(("page", page))
-        answer = get_json(f"{endpoint}?{urlencode(query)}")
-        if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
-            raise BillingError(f"{endpoint} did not answer with a page of buckets")
-        yield from answer["data"]
-        page = answer.get("next_page")
-        if not answer.get("has_more") or not page:
-            return
-    raise BillingError(f"{endpoint} kept answering more pages")
+        return f"{endpoint}?{urlencode(query)}"
+
+    return pages(get_json, endpoint, url_of)
 
 
 def _day(bucket):

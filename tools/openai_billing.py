@@ -41,10 +41,21 @@ def _query(endpoint, start, end, group_by, page, project_id):
 
 def buckets(get_json, endpoint, start, end, group_by, project_id=None):
     """Every time bucket of ``endpoint`` from ``start`` to ``end`` (Unix
-    seconds), following ``next_page`` while ``has_more``."""
+    seconds)."""
+    return pages(
+        get_json,
+        endpoint,
+        lambda page: _query(endpoint, start, end, group_by, page, project_id),
+    )
+
+
+def pages(get_json, endpoint, url_of):
+    """Every item of the pages ``url_of(cursor)`` (None: the first) answers,
+    following ``next_page`` while ``has_more``: OpenAI's and Anthropic's
+    organization reports page alike."""
     page = None
     for _number in range(MAX_PAGES):
-        answer = get_json(_query(endpoint, start, end, group_by, page, project_id))
+        answer = get_json(url_of(page))
         if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
             raise BillingError(f"{endpoint} did not answer with a page of buckets")
         yield from answer["data"]
