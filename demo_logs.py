@@ -145,9 +145,11 @@ def create_demo_logs(logs, service_id, count, days):
 
 
 def create_demo_reconciliation(reconciliation, service_id, days=14):
-    """Billed figures for the demo service's last days, as OpenAI would
-    report them: the logged ones, with a few calls made outside Odoo."""
-    rng = random.Random(19)
+    """Billed figures for a demo service's last days, as its provider would
+    report them: the logged ones, with a few calls made outside Odoo (a
+    tokens drift) and, on some days, a price that is not ours (a price
+    drift)."""
+    rng = random.Random(19 + service_id)
     service = reconciliation.env["ai.service"].browse(service_id)
     today = fields.Date.context_today(reconciliation.with_context(tz="UTC"))
     first = today - timedelta(days=days - 1)
@@ -155,14 +157,18 @@ def create_demo_reconciliation(reconciliation, service_id, days=14):
     usage, costs = {}, {}
     for (day, model), (requests, inputs, cached, outputs, cost) in logged.items():
         outside = 1.0 if rng.random() < 0.7 else rng.uniform(1.05, 1.4)
-        usage[(day, model)] = {
-            "requests": round(requests * outside),
+        price = 1.0 if rng.random() < 0.8 else rng.uniform(0.9, 1.15)
+        counts = {
+            "requests": round(requests * outside)
+            if service.provider == "openai"
+            else 0,
             "input_tokens": round(inputs * outside),
             "cached_tokens": round(cached * outside),
             "output_tokens": round(outputs * outside),
         }
+        usage[(day, model)] = dict(counts, tiers={"standard": counts})
         per_day = costs.setdefault(day, {"USD": 0.0})
-        per_day["USD"] += cost * outside
+        per_day["USD"] += cost * outside * price
     rows = reconciliation._rows(service, usage, costs, logged)
     return reconciliation.create(rows)
 

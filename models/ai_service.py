@@ -71,17 +71,18 @@ class AiService(models.Model):
     api_key = fields.Char("API Key", **SECRET)
     has_api_key = fields.Boolean(compute="_compute_has_api_key")
     admin_api_key = fields.Char(
-        "OpenAI Admin Key",
+        "Admin Key",
         **SECRET,
-        help="An OpenAI organization admin key (sk-admin-...): with it, OpenAI's own "
-        "usage and cost figures are read daily and compared with the logs "
-        "(Analysis > Reconciliation).",
+        help="An organization admin key (OpenAI: sk-admin-..., Anthropic: "
+        "sk-ant-admin-...): with it, the provider's own usage and cost figures "
+        "are read daily and compared with the logs (Analysis > Reconciliation).",
     )
     reconcile_project_id = fields.Char(
-        "OpenAI Project",
+        "Project or Workspace",
         groups="ai_usage_log.group_ai_usage_admin",
-        help="Compare only this project's figures (proj_...): the one of this "
-        "service's key. Empty: the whole organization.",
+        help="Compare only this part of the organization: OpenAI's project "
+        "(proj_...) or Anthropic's workspace (wrkspc_...) of this service's key. "
+        "Empty: the whole organization.",
     )
     default_model = fields.Char(required=True, default="gpt-4o-mini", tracking=True)
     timeout = fields.Float(
@@ -291,7 +292,7 @@ class AiService(models.Model):
         )
 
     def action_reconcile(self):
-        """Compare the last days' logs with OpenAI's own figures now."""
+        """Compare the last days' logs with the provider's own figures now."""
         self.ensure_one()
         rows = self.env["ai.usage.reconciliation"]._reconcile(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -392,9 +392,9 @@ class AiUsageAlert(models.Model):
 
     @api.model
     def _reconciliation_incidents(self, now):
-        """Days of the last week whose billed cost drifts from the logs'
-        by more than the threshold: calls made outside Odoo with the same
-        organization, a mispriced model, or lost logs."""
+        """Days of the last week whose billed cost (OpenAI's or Anthropic's)
+        drifts from the logs' by more than the threshold, told with the
+        drift's split into tokens and price."""
         threshold = self._param(PARAM_DRIFT)
         rows = (
             self.env["ai.usage.reconciliation"]
@@ -412,28 +412,31 @@ class AiUsageAlert(models.Model):
         incidents = []
         for row in rows:
             service = row.service_id
+            provider = dict(service._fields["provider"].selection)[service.provider]
             incidents.append(
                 _incident(
                     "reconciliation",
                     f"{service.id}:{row.day}",
                     name=self.env._(
-                        "%(service)s: OpenAI's bill and the logs differ by "
+                        "%(service)s: %(provider)s's bill and the logs differ by "
                         "%(drift)s%% on %(day)s",
                         service=service.name,
+                        provider=provider,
                         drift=row.drift_percent,
                         day=row.day,
                     ),
                     message=self.env._(
-                        "On %(day)s OpenAI's Costs API says %(billed)s, the logs "
-                        "of %(service)s %(logged)s (drift %(drift)s%%, threshold "
-                        "%(threshold)s%%): calls made outside Odoo with the same "
-                        "organization, a mispriced model, or lost logs.",
+                        "On %(day)s %(provider)s's cost figures say %(billed)s, the "
+                        "logs of %(service)s %(logged)s (drift %(drift)s%%, "
+                        "threshold %(threshold)s%%). %(explanation)s",
                         day=row.day,
+                        provider=provider,
                         billed=format_cost(row.billed_cost, "$"),
                         service=service.name,
                         logged=format_cost(row.logged_cost, "$"),
                         drift=row.drift_percent,
                         threshold=threshold,
+                        explanation=row.drift_explanation,
                     ),
                     company=service.company_id,
                     service=service,

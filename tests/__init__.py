@@ -22,6 +22,7 @@ from . import test_summary
 from . import test_summary_reads
 from . import test_providers
 from . import test_reconciliation
+from . import test_reconciliation_anthropic
 from . import test_telemetry
 from . import test_settings
 from . import test_provider_shapes

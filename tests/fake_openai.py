@@ -143,8 +143,9 @@ class Reply:
 
 
 class FakeOpenAI:
-    """``routes``: {path prefix: reply(method, path, body, headers)}, the
-    other providers this server also fakes (tests.fake_providers)."""
+    """``routes``: {path prefix: reply(method, path, body, headers, fake)},
+    the other providers this server also fakes (tests.fake_providers), the
+    first prefix that matches answering."""
 
     def __init__(self, routes=None):
         self.routes = routes or {}
@@ -152,7 +153,9 @@ class FakeOpenAI:
         self.replies = deque()
         self.requests = []
         self.batches = {}  # id: Batch object
-        self.billing = {}  # organization endpoint: its time buckets
+        # organization endpoint (its path after /v1/, Anthropic's too): its
+        # time buckets
+        self.billing = {}
         self.files = {}  # id: content
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -252,7 +255,7 @@ class FakeOpenAI:
         for prefix, reply in self.routes.items():
             if path.startswith(prefix):
                 body = body if isinstance(body, dict) else {}
-                return reply(method, path, body, headers or {})
+                return reply(method, path, body, headers or {}, self)
         body = body if isinstance(body, dict) else {}
         model = body.get("model", "gpt-4o-mini")
         if method == "GET" and path == "/v1/models":

@@ -5,6 +5,7 @@ paths, with the shapes their documentation gives: Anthropic's Messages API
 
 import time
 import uuid
+from urllib.parse import parse_qs
 
 from .fake_openai import REPLY_TEXT, Reply, chat_completion, chat_usage, count_tokens
 
@@ -100,7 +101,7 @@ def anthropic_stream_events(model, usage, text=REPLY_TEXT):
     return events
 
 
-def anthropic_reply(method, path, body, headers):
+def anthropic_reply(method, path, body, headers, _fake):
     # the API key comes as x-api-key, or as a bearer token (the SDK's way)
     if not headers.get("X-Api-Key") and "Bearer " not in headers.get(
         "Authorization", ""
@@ -140,6 +141,49 @@ def anthropic_reply(method, path, body, headers):
             return Reply(events=anthropic_stream_events(model, usage))
         return Reply(body=anthropic_message(model, usage))
     return anthropic_error(404, "not_found_error", f"Not found: {method} {path}")
+
+
+ANTHROPIC_ADMIN_PREFIX = "sk-ant-admin"
+ANTHROPIC_BILLING_ENDPOINTS = (
+    "organizations/usage_report/messages",
+    "organizations/cost_report",
+)
+
+
+def anthropic_billing_reply(method, path, _body, headers, fake):
+    """The Usage and Cost API over ``fake.billing`` ({"organizations/
+    usage_report/messages" or "organizations/cost_report": [bucket, ...]}),
+    two buckets a page (cursor: the next bucket's index), for an Admin API
+    key only: another key gets the API's permission error."""
+    key = headers.get("X-Api-Key") or ""
+    if not headers.get("Anthropic-Version"):
+        return anthropic_error(
+            400, "invalid_request_error", "anthropic-version: header is required"
+        )
+    if not key.startswith(ANTHROPIC_ADMIN_PREFIX):
+        return anthropic_error(
+            403,
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+        )
+    endpoint, _question, query = path.removeprefix("/anthropic/v1/").partition("?")
+    params = parse_qs(query)
+    if method != "GET" or endpoint not in ANTHROPIC_BILLING_ENDPOINTS:
+        return anthropic_error(404, "not_found_error", f"Not found: {method} {path}")
+    if "starting_at" not in params:
+        return anthropic_error(
+            400, "invalid_request_error", "starting_at: Field required"
+        )
+    start = int((params.get("page") or ["0"])[0])
+    buckets = fake.billing.get(endpoint, [])
+    more = start + 2 < len(buckets)
+    return Reply(
+        body={
+            "data": buckets[start : start + 2],
+            "has_more": more,
+            "next_page": str(start + 2) if more else None,
+        }
+    )
 
 
 # -- Google Gemini --------------------------------------------------------
@@ -201,7 +245,7 @@ def gemini_stream_chunks(model, usage):
     return chunks
 
 
-def gemini_reply(method, path, body, headers):
+def gemini_reply(method, path, body, headers, _fake):
     route = path.removeprefix("/gemini/v1beta/")
     if route.startswith("openai/"):  # the OpenAI-compatible endpoint
         if not headers.get("Authorization", "").startswith("Bearer "):
@@ -246,7 +290,7 @@ def azure_error(status, code, message):
     return Reply(status, {"error": {"code": code, "message": message}})
 
 
-def azure_reply(method, path, body, headers):
+def azure_reply(method, path, body, headers, _fake):
     if not headers.get("Api-Key"):
         return azure_error(
             401,
@@ -285,6 +329,7 @@ def azure_reply(method, path, body, headers):
 
 
 PROVIDER_ROUTES = {
+    "/anthropic/v1/organizations/": anthropic_billing_reply,
     "/anthropic/": anthropic_reply,
     "/gemini/": gemini_reply,
     "/azure/": azure_reply,

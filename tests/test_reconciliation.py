@@ -116,6 +116,11 @@ class TestReconciliation(PricedCase):
         self.assertAlmostEqual(day.logged_cost, 0.00042, places=10)
         self.assertAlmostEqual(day.cost_drift, 0.00021, places=10)
         self.assertAlmostEqual(day.drift_percent, 33.33, places=2)
+        # the drift is all tokens: the third call at our price, 0.00021
+        self.assertAlmostEqual(tokens.valued_cost, 0.00063, places=10)
+        self.assertAlmostEqual(tokens.token_cost_drift, 0.00021, places=10)
+        self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
+        self.assertEqual(day.drift_cause, "tokens")
         # the drift is told once, as an alert
         alerts = self.env["ai.usage.alert"]
         alerts._cron_check_alerts()
@@ -168,11 +173,142 @@ class TestReconciliation(PricedCase):
                 ),
             )
         )
-        with self.assertRaisesRegex(UserError, "could not be read") as refused:
+        with self.assertRaisesRegex(UserError, "refused the admin key") as refused:
             self.service.action_reconcile()
         self.assertNotIn(ADMIN_KEY, str(refused.exception))
+        # another failure says the provider's words, the key redacted
+        self.fake.reset()
+        self.fake.script(
+            Reply(400, error_body(f"Bad page for {ADMIN_KEY}", "invalid_request_error"))
+        )
+        with self.assertRaisesRegex(UserError, "could not be read") as failed:
+            self.service.action_reconcile()
+        self.assertIn("Bad page for", str(failed.exception))
+        self.assertNotIn(ADMIN_KEY, str(failed.exception))
 
     def test_only_ai_administrators(self):
         with self.assertRaisesRegex(AccessError, "Only AI administrators"):
             self.service.with_user(self.user).action_reconcile()
         self.assertFalse(self.fake.received())
+
+    def test_a_wrong_price_row_is_the_price_part(self):
+        # our row of the model says 0.30 per 1M input instead of 0.15: the
+        # logs are priced at it, OpenAI bills the same tokens at its price
+        self.Price.create(
+            {
+                "model_name": "gpt-4o-mini-2024-07-18",
+                "service_id": self.service.id,
+                "date_from": "2025-01-01",
+                "input_price": 0.30,
+                "output_price": 0.60,
+            }
+        )
+        self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        # logged: 1000 * 0.30 + 100 * 0.60 = 360 per 1M; billed: 210
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                )
+            ],
+            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+        }
+        self.service.action_reconcile()
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        self.assertEqual(tokens.token_drift, 0)
+        self.assertAlmostEqual(tokens.token_cost_drift, 0.0, places=10)
+        [day] = self.Reconciliation.search([("kind", "=", "cost")])
+        self.assertAlmostEqual(day.cost_drift, -0.00015, places=10)
+        self.assertAlmostEqual(day.price_cost_drift, -0.00015, places=10)
+        self.assertEqual(day.drift_cause, "price")
+        self.assertIn("Price -$0.000150", day.drift_explanation)
+
+    def test_batch_usage_is_valued_at_the_batch_price(self):
+        self.Price.create(
+            {
+                "model_name": "acme-batch-1",
+                "service_id": self.service.id,
+                "date_from": "2025-01-01",
+                "input_price": 2.0,
+                "output_price": 8.0,
+            }
+        )
+        self.Price.create(
+            {
+                "model_name": "acme-batch-1",
+                "service_id": self.service.id,
+                "date_from": "2025-01-01",
+                "price_tier": "batch",
+                "input_price": 1.0,
+                "output_price": 4.0,
+            }
+        )
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [dict(completions("acme-batch-1", 1, 1000, 100), batch=True)],
+                )
+            ],
+        }
+        self.service.action_reconcile()
+        requests = self.fake.received()
+        self.assertIn("group_by=batch", requests[0]["path"])
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        # 1000 * 1 + 100 * 4 = 1400 per 1M, not the standard 2800
+        self.assertAlmostEqual(tokens.valued_cost, 0.0014, places=10)
+
+    def test_logged_calls_not_billed_are_told_apart(self):
+        # two calls logged, OpenAI's figures (of the project read) count one
+        for _ in range(2):
+            self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                )
+            ],
+            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+        }
+        self.service.action_reconcile()
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        self.assertEqual(tokens.token_drift, -1100)
+        self.assertAlmostEqual(tokens.token_cost_drift, -0.00021, places=10)
+        self.assertIn("1100 logged tokens not billed", tokens.drift_explanation)
+        [day] = self.Reconciliation.search([("kind", "=", "cost")])
+        self.assertEqual(day.drift_cause, "tokens")
+        self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
+
+    def test_a_price_changed_since_the_calls_were_priced(self):
+        price = self.Price.create(
+            {
+                "model_name": "gpt-4o-mini-2024-07-18",
+                "service_id": self.service.id,
+                "date_from": "2025-01-01",
+                "input_price": 0.15,
+                "output_price": 0.60,
+            }
+        )
+        self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        price.input_price = 0.30  # after the call was priced
+        self.fake.billing = {
+            "organization/usage/completions": [
+                bucket(
+                    self.yesterday,
+                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                )
+            ],
+            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+        }
+        self.service.action_reconcile()
+        [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
+        self.assertEqual(tokens.token_drift, 0)
+        self.assertAlmostEqual(tokens.token_cost_drift, 0.00015, places=10)
+        self.assertIn(
+            "a price changed since they were priced", tokens.drift_explanation
+        )
+        [day] = self.Reconciliation.search([("kind", "=", "cost")])
+        self.assertAlmostEqual(day.cost_drift, 0.0, places=10)
+        self.assertAlmostEqual(day.price_cost_drift, -0.00015, places=10)

@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 DAY = 86_400
 # what one page may hold (the API's maxima for daily buckets)
 PAGE_LIMITS = {"organization/costs": 180, "organization/usage/completions": 31}
-USAGE_ENDPOINTS = (
-    "organization/usage/completions",
-    "organization/usage/embeddings",
-)
+# each usage endpoint and how it is grouped (embeddings have no batch)
+USAGE_ENDPOINTS = {
+    "organization/usage/completions": ["model", "batch"],
+    "organization/usage/embeddings": ["model"],
+}
 MAX_PAGES = 1000  # a cursor that never ends is a broken API, not a long history
 
 
@@ -40,10 +41,21 @@ def _query(endpoint, start, end, group_by, page, project_id):
 
 def buckets(get_json, endpoint, start, end, group_by, project_id=None):
     """Every time bucket of ``endpoint`` from ``start`` to ``end`` (Unix
-    seconds), following ``next_page`` while ``has_more``."""
+    seconds)."""
+    return pages(
+        get_json,
+        endpoint,
+        lambda page: _query(endpoint, start, end, group_by, page, project_id),
+    )
+
+
+def pages(get_json, endpoint, url_of):
+    """Every item of the pages ``url_of(cursor)`` (None: the first) answers,
+    following ``next_page`` while ``has_more``: OpenAI's and Anthropic's
+    organization reports page alike."""
     page = None
     for _number in range(MAX_PAGES):
-        answer = get_json(_query(endpoint, start, end, group_by, page, project_id))
+        answer = get_json(url_of(page))
         if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
             raise BillingError(f"{endpoint} did not answer with a page of buckets")
         yield from answer["data"]
@@ -58,27 +70,26 @@ def _day(bucket):
 
 
 def usage_rows(get_json, start, end, project_id=None):
-    """{(day, model): {requests, input_tokens, cached_tokens, output_tokens}}
-    of the completions and embeddings usage, summed over projects."""
+    """{(day, model): {requests, input_tokens, cached_tokens, output_tokens,
+    tiers}} of the completions and embeddings usage, summed over projects;
+    ``tiers`` holds the same counts by price tier (batch or standard)."""
     rows = {}
-    for endpoint in USAGE_ENDPOINTS:
-        for bucket in buckets(get_json, endpoint, start, end, ["model"], project_id):
+    for endpoint, group_by in USAGE_ENDPOINTS.items():
+        for bucket in buckets(get_json, endpoint, start, end, group_by, project_id):
             day = _day(bucket)
             for result in bucket.get("results") or ():
-                key = (day, result.get("model") or "")
-                row = rows.setdefault(
-                    key,
-                    {
-                        "requests": 0,
-                        "input_tokens": 0,
-                        "cached_tokens": 0,
-                        "output_tokens": 0,
-                    },
-                )
-                row["requests"] += result.get("num_model_requests") or 0
-                row["input_tokens"] += result.get("input_tokens") or 0
-                row["cached_tokens"] += result.get("input_cached_tokens") or 0
-                row["output_tokens"] += result.get("output_tokens") or 0
+                counts = {
+                    "requests": result.get("num_model_requests") or 0,
+                    "input_tokens": result.get("input_tokens") or 0,
+                    "cached_tokens": result.get("input_cached_tokens") or 0,
+                    "output_tokens": result.get("output_tokens") or 0,
+                }
+                row = rows.setdefault((day, result.get("model") or ""), {"tiers": {}})
+                tier = "batch" if result.get("batch") else "standard"
+                tier_counts = row["tiers"].setdefault(tier, {})
+                for name, value in counts.items():
+                    row[name] = row.get(name, 0) + value
+                    tier_counts[name] = tier_counts.get(name, 0) + value
     return rows
 
 
