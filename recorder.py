@@ -145,6 +145,8 @@ class CallRecorder:
         if isinstance(error, CallFailed):
             self.fail(error)
             raise self.error(error) from None
+        # raised as it is: no chain goes on after it
+        self.falls_back = False
         self.fail(failure_of(error))
         return False
 

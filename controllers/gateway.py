@@ -28,11 +28,21 @@ USER_GROUP = "ai_usage_log.group_ai_usage_user"
 REQUEST_TYPE_HEADER = "X-AI-Usage-Request-Type"
 # what an upstream failure that has no HTTP status is answered with
 NO_ANSWER_STATUS = {"timeout": 504, "connect_timeout": 504}
-# the SDKs retry 429 and 5xx unless told not to: a refusal must not be
-# retried, and an upstream failure was retried already, by the service's rule
+# the upstream refused the service's key: the client's key is not at fault,
+# and must not be told it is (its SDK would raise an authentication error)
+UPSTREAM_KEY_REFUSED = (401, 403)
+# the SDKs retry 408, 409, 429 and 5xx unless told not to: a refusal must not
+# be retried, and an upstream failure was retried already, by the service's rule
 NOT_RETRIED = [("x-should-retry", "false")]
 # auth "none": the key is checked here, to answer in OpenAI's shape; such
 # routes are read-only unless said otherwise, and a call writes its log
+# what the gateway serves, and how
+ENDPOINT_METHODS = {
+    "chat/completions": "POST",
+    "responses": "POST",
+    "embeddings": "POST",
+    "models": "GET",
+}
 ROUTE = {
     "type": "http",
     "auth": "none",
@@ -73,6 +83,15 @@ class AiGateway(http.Controller):
     def unknown(self, endpoint):
         def refuse():
             self._authenticate()  # a caller without a key learns nothing more
+            if endpoint in ENDPOINT_METHODS:
+                raise GatewayError(
+                    405,
+                    f"/v1/{endpoint} takes {ENDPOINT_METHODS[endpoint]}, "
+                    f"not {request.httprequest.method}.",
+                    "invalid_request_error",
+                    "method_not_allowed",
+                    headers=[("Allow", ENDPOINT_METHODS[endpoint])],
+                )
             raise GatewayError(
                 404,
                 f"Unknown request URL: {request.httprequest.method} /v1/{endpoint}. "
@@ -94,11 +113,21 @@ class AiGateway(http.Controller):
             )
         except AiCallRefused as refusal:  # a budget or a rate limit: nothing sent
             return self._error(
-                429, str(refusal), "rate_limit_error", refusal.error_code
+                429,
+                str(refusal),
+                "rate_limit_error",
+                refusal.error_code,
+                headers=NOT_RETRIED,
             )
         except AiCallError as error:  # the upstream's failure, passed on
             status = error.http_status or NO_ANSWER_STATUS.get(error.error_code, 502)
-            return self._error(status, str(error), "upstream_error", error.error_code)
+            code = error.error_code
+            if status in UPSTREAM_KEY_REFUSED:
+                status, code = 502, "upstream_key_refused"
+            # the service retried it already, by its own max retries
+            return self._error(
+                status, str(error), "upstream_error", code, headers=NOT_RETRIED
+            )
         except AccessError as error:
             return self._error(403, str(error), "permission_error", "access_denied")
         except UserError as error:  # ValidationError and MissingError too
@@ -114,11 +143,11 @@ class AiGateway(http.Controller):
             )
 
     @staticmethod
-    def _error(status, message, error_type, code=None):
+    def _error(status, message, error_type, code=None, headers=()):
         return request.make_json_response(
             openai_error(message, error_type, code),
             status=status,
-            headers=NOT_RETRIED if status == 429 or status >= 500 else [],
+            headers=list(headers),
         )
 
     def _authenticate(self):
@@ -191,12 +220,7 @@ class AiGateway(http.Controller):
         if isinstance(model, str) and "/" in model:
             name, _slash, service_model = model.partition("/")
             service = services.search(
-                [
-                    ("name", "=", name),
-                    ("company_id", "in", request.env.company.ids),
-                    ("is_captured", "=", False),
-                ],
-                limit=1,
+                [("name", "=", name), *services._callable_domain()], limit=1
             )
             # else the model's own name has a slash (OpenRouter's vendor/model)
             if service and service_model:
@@ -260,7 +284,8 @@ class AiGateway(http.Controller):
                 else:
                     ending = b"data: [DONE]\n\n" if chat else b""
                 finally:
-                    events.close()
+                    if hasattr(events, "close"):  # not a replayed answer's list
+                        events.close()
             yield ending
 
         return request.make_response(
@@ -279,14 +304,12 @@ class AiGateway(http.Controller):
         self._authenticate()
         services = request.env["ai.service"]
         default = services._get_service()
-        usable = services.search(
-            [
-                ("company_id", "in", request.env.company.ids),
-                ("is_captured", "=", False),
-            ]
-        )
+        usable = services.search(services._callable_domain())
         models = [(default.default_model, default)] + [
-            (f"{service.name}/{service.default_model}", service) for service in usable
+            (f"{service.name}/{service.default_model}", service)
+            for service in usable
+            # what a client can ask for again: an OpenAI API, a name it splits
+            if service._provider().speaks_openai and "/" not in service.name
         ]
         return request.make_json_response(
             {

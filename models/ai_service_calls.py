@@ -46,10 +46,7 @@ class AiService(models.Model):
         if self:
             self.ensure_one()
             return self
-        service = self.search(
-            [("company_id", "in", self.env.company.ids), ("is_captured", "=", False)],
-            limit=1,
-        )
+        service = self.search(self._callable_domain(), limit=1)
         if not service:
             raise UserError(
                 self.env._(
@@ -57,6 +54,12 @@ class AiService(models.Model):
                 )
             )
         return service
+
+    @api.model
+    def _callable_domain(self):
+        """The services a call of the current company may be sent to (a
+        captured-calls service only records someone else's calls)."""
+        return [("company_id", "in", self.env.company.ids), ("is_captured", "=", False)]
 
     def make_openai_api_call(self, endpoint, method="POST", data=None, **options):
         """Send one request in the OpenAI request shape (``endpoint`` such as
@@ -246,10 +249,10 @@ class AiService(models.Model):
             call = SdkCall(
                 service, start_values, method, endpoint, body, custom_api_key
             )
-            # the SDK's last attempt (it numbers its retries) falls back
-            if call.answer is None and headers.get("x-stainless-retry-count") == str(
-                service.max_retries
-            ):
+            # the SDK's last attempt (it numbers its retries) falls back,
+            # unless the caller pays with its own key
+            last = headers.get("x-stainless-retry-count") == str(service.max_retries)
+            if call.answer is None and last and not custom_api_key:
                 backups = service._sdk_backup_calls(method, endpoint, body, headers)
                 service._sdk_reroute(call, start_values, method, backups)
             return call

@@ -86,15 +86,6 @@ class AiServiceFallback(models.Model):
                         mine=mine.label,
                     )
                 )
-            if service in backup._backups():
-                raise ValidationError(
-                    self.env._(
-                        "%(backup)s falls back to %(service)s already: the chain "
-                        "would loop.",
-                        backup=backup.name,
-                        service=service.name,
-                    )
-                )
 
     @api.constrains("model_map")
     def _check_model_map(self):
@@ -129,15 +120,6 @@ class AiService(models.Model):
         groups=ADMIN_GROUP,
         help="The services that take a call, in order, when this one is out.",
     )
-
-    def _backups(self):
-        """Every service this one may fall back to, its backups' backups too."""
-        found = self.browse()
-        todo = self.sudo().fallback_ids.backup_id
-        while todo:
-            found |= todo
-            todo = todo.fallback_ids.backup_id - found - self
-        return found.with_env(self.env)
 
     def _fallback_attempts(self, dialect, endpoint, method, data, stream=False):
         """The requests of a call's chain: [(service, dialect, endpoint, body,
@@ -199,6 +181,10 @@ class AiService(models.Model):
         owns the recorder: ``with`` it) on each attempt until one does not
         fail with an outage; return what it returns. A refusal by a limit
         (AiCallRefused) or a failure that is no outage ends the chain."""
+        if custom_api_key:
+            # the caller pays with its own key: a backup would spend the
+            # company's instead
+            attempts, skipped = attempts[:1], []
         failures, first_log = [], None
         for number, (service, dialect, endpoint, body, model) in enumerate(attempts):
             measured = (
@@ -206,7 +192,6 @@ class AiService(models.Model):
                 if number and first_log
                 else None
             )
-            # a caller's own key is for the service it called
             key = custom_api_key if number == 0 else None
             recorder = service._recorded_call(
                 key,

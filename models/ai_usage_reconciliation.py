@@ -372,7 +372,17 @@ class AiUsageReconciliation(models.Model):
                     "price_cost_drift": price,
                     "unpriced": ", ".join(unpriced) or False,
                     "drift_cause": _cause(
-                        tokens + price, tokens, price, unpriced, token_drift
+                        tokens + price,
+                        tokens,
+                        price,
+                        unpriced,
+                        token_drift,
+                        same_tokens=(
+                            billed.get("input_tokens", 0),
+                            billed.get("cached_tokens", 0),
+                            billed.get("output_tokens", 0),
+                        )
+                        == (inputs, cached, outputs),
                     ),
                     "currency_id": usd.id,
                 }
@@ -470,13 +480,17 @@ class AiUsageReconciliation(models.Model):
                 _logger.warning("ai_usage_log: reconciliation skipped: %s", error)
 
 
-def _cause(drift, tokens, price, unpriced, token_drift=0):
+def _cause(drift, tokens, price, unpriced, token_drift=0, same_tokens=False):
     """The larger part of a drift; tokens when only tokens differ (a model
-    we price at nothing)."""
+    we price at nothing); price when the very tokens billed were logged (a
+    price changed since the calls were priced); none when the costs agree,
+    whatever the parts (they then cancel out)."""
     if unpriced:
         return "unknown"
-    if max(abs(drift), abs(tokens), abs(price)) < EPSILON:
+    if abs(drift) < EPSILON:
         return "tokens" if token_drift else "none"
+    if same_tokens:
+        return "price"
     return "tokens" if abs(tokens) >= abs(price) else "price"
 
 

@@ -135,16 +135,15 @@ class TestFallbacks(ProviderCase):
     def test_a_helper_falls_back_with_the_backups_own_key(self):
         self.fall_back_to(self.service, self.backup, model="gpt-4o")
         self.fake.script(server_error(), server_error())
-        own_key = "sk-caller-0123456789abcdef0123456789"
         summary = self.service.generate_summary(
-            "msg-7", "c-2", "Customer: Friday please.", custom_api_key=own_key
+            "msg-7", "c-2", "Customer: Friday please."
         )
         self.assertEqual(summary, REPLY_TEXT)
         sent = self.fake.received()
         self.assertEqual(
             [r["headers"]["Authorization"] for r in sent],
-            [f"Bearer {own_key}"] * 2 + [f"Bearer {BACKUP_KEY}"],
-            "a caller's own key is for the service it called",
+            [f"Bearer {TEST_API_KEY}"] * 2 + [f"Bearer {BACKUP_KEY}"],
+            "each service is called with its own key",
         )
         self.assertEqual(sent[2]["json"]["model"], "gpt-4o")
         first = self.first_attempt()
@@ -353,6 +352,30 @@ class TestFallbacks(ProviderCase):
         self.assertEqual(self.last_log().status, "failed")
         self.assertFalse(self.logs(self.backup), "a bad request is bad everywhere")
 
+    def test_no_fallback_on_a_quota_nor_with_the_callers_own_key(self):
+        self.fall_back_to(self.service, self.backup)
+        quota = Reply(
+            429,
+            error_body("You exceeded your current quota.", "insufficient_quota",
+                       "insufficient_quota"),
+        )  # fmt: skip
+        self.fake.script(quota, quota)  # the service retries a 429 once
+        with self.assertCallFails("current quota"):
+            self.call()
+        self.assertEqual(self.last_log().status, "failed")
+        self.assertFalse(self.logs(self.backup), "a quota is a limit, not an outage")
+        outage = Reply(503, error_body("Overloaded", "server_error"))
+        self.fake.script(outage, outage)
+        with self.assertCallFails("Overloaded"):
+            self.call(custom_api_key="sk-callers-own-0123456789abcdef")
+        self.assertFalse(
+            self.logs(self.backup), "the caller's own key is not swapped for another"
+        )
+        self.assertEqual(
+            [r["headers"]["Authorization"] for r in self.fake.received()][-2:],
+            ["Bearer sk-callers-own-0123456789abcdef"] * 2,
+        )
+
     def test_the_connection_test_tests_the_service_only(self):
         self.fall_back_to(self.service, self.backup)
         self.fake.script(server_error(), server_error())
@@ -529,8 +552,8 @@ class TestFallbacks(ProviderCase):
         with self.assertRaisesRegex(ValidationError, "cannot take the calls"):
             self.fall_back_to(self.service, self.anthropic)
         self.fall_back_to(self.service, self.backup)
-        with self.assertRaisesRegex(ValidationError, "would loop"):
-            self.fall_back_to(self.backup, self.service)
+        # each backs the other up: a chain is the called service's list only
+        self.fall_back_to(self.backup, self.service)
         other = self.env["res.company"].create({"name": "Elsewhere"})
         foreign = self.env["ai.service"].create(
             {"name": "Foreign", "api_base_url": self.fake.url, "company_id": other.id}
@@ -568,6 +591,9 @@ class TestFallbackRules(BaseCase):
             self.assertTrue(fallbacks.is_outage("any", status), status)
         for status in (400, 401, 403, 404, 408, 409, 422):
             self.assertFalse(fallbacks.is_outage("any", status), status)
+        self.assertFalse(
+            fallbacks.is_outage("insufficient_quota", 429), "a quota is a limit"
+        )
         for code in ("connection_error", "connect_timeout", "timeout"):
             self.assertTrue(fallbacks.is_outage(code, None), code)
         for code in ("ssl_error", "invalid_json", "request_error", "budget_exceeded"):

@@ -167,6 +167,7 @@ class TestGateway(AiHttpCase):
                 "default_model": "o4-mini",
             }
         )
+        self.env["ai.service"].create({"name": "Claude", "provider": "anthropic"})
         ids = [model.id for model in client.models.list()]
         self.assertEqual(
             ids,
@@ -175,6 +176,7 @@ class TestGateway(AiHttpCase):
                 f"HTTP service/{self.service.default_model}",
                 f"Second/{second.default_model}",
             ],
+            "not Claude: an Anthropic service has no OpenAI API",
         )
         self.assertEqual(len(self.logs()), 1, "listing the models spends nothing")
 
@@ -284,8 +286,13 @@ class TestGateway(AiHttpCase):
                 ),
             )
         )
-        with self.raises(openai.AuthenticationError) as leaked:
+        with self.raises(openai.InternalServerError) as leaked:
             client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        self.assertEqual(
+            (leaked.exception.status_code, leaked.exception.code),
+            (502, "upstream_key_refused"),
+            "the client's own key is not the one refused",
+        )
         self.assert_no_upstream_key(json.dumps(leaked.exception.body))
         self.assert_no_upstream_key(str(leaked.exception))
         self.fake.script(*[Reply(500, error_body("Boom", "server_error"))] * 3)
@@ -368,7 +375,6 @@ class TestGateway(AiHttpCase):
         self.fake.script(
             Reply(events=[events[0]] + [middle] * 200 + events[1:], event_delay=0.05)
         )
-        started = time.monotonic()
         with requests.post(
             f"{self.base_url()}/ai_usage/v1/chat/completions",
             headers={"Authorization": f"Bearer {self.key}"},
@@ -380,7 +386,8 @@ class TestGateway(AiHttpCase):
             self.assertIn("text/event-stream", answer.headers["Content-Type"])
             first = next(answer.iter_lines())
             self.assertTrue(first.startswith(b"data: {"))
-        # the server learns it when it next writes; the upstream then ends
+        # the server learns it when it next writes; the upstream then ends,
+        # before its 10 s of events (read to the end, the stream would succeed)
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
             log = self.logs()
@@ -389,9 +396,6 @@ class TestGateway(AiHttpCase):
             time.sleep(0.1)
         self.assertRecordValues(
             log, [{"status": "failed", "error_code": "abandoned", "is_stream": True}]
-        )
-        self.assertLess(
-            time.monotonic() - started, 200 * 0.05, "the upstream stream was cut short"
         )
 
     def test_bad_requests_in_openai_shape(self):
@@ -418,6 +422,9 @@ class TestGateway(AiHttpCase):
         )
         self.assertEqual(typed.status_code, 200, typed.text)
         self.assertEqual(self.logs().request_type, "call_summary")
+        wrong_method = requests.get(f"{url}/chat/completions", headers=auth, timeout=10)
+        self.assertEqual(wrong_method.status_code, 405)
+        self.assertEqual(wrong_method.headers["Allow"], "POST")
         unknown = requests.post(f"{url}/images/edits", headers=auth, timeout=10)
         self.assertEqual(unknown.status_code, 404)
         self.assertEqual(unknown.json()["error"]["code"], "unknown_url")

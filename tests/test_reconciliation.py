@@ -309,6 +309,8 @@ class TestReconciliation(PricedCase):
         self.assertIn(
             "a price changed since they were priced", tokens.drift_explanation
         )
+        self.assertEqual(tokens.drift_cause, "price", "the very tokens were logged")
         [day] = self.Reconciliation.search([("kind", "=", "cost")])
         self.assertAlmostEqual(day.cost_drift, 0.0, places=10)
+        self.assertEqual(day.drift_cause, "none", "billed and logged agree")
         self.assertAlmostEqual(day.price_cost_drift, -0.00015, places=10)

@@ -10,6 +10,9 @@ from .providers import GEMINI_ENDPOINT, GEMINI_METHODS, NATIVE_DIALECT, OPENAI_D
 # no answer at all: the service is down or unreachable (an SSL failure is a
 # configuration's, which a backup would not mend)
 OUTAGE_CODES = frozenset({"connection_error", "connect_timeout", "timeout"})
+# a 429 that is a spending limit of the provider's account (OpenAI's quota),
+# not throttling: going elsewhere would move spend around a limit set on purpose
+QUOTA_CODES = frozenset({"insufficient_quota"})
 MODEL_MAP_LINE = re.compile(
     r"^\s*(?P<requested>[^=\s][^=]*?)\s*=\s*(?P<backup>\S+)\s*$"
 )
@@ -21,7 +24,9 @@ def is_outage(error_code, http_status):
     or no answer (connection failure, connect or read timeout). Any other
     4xx is the request's or the key's, the same on every service."""
     if http_status:
-        return http_status >= 500 or http_status == 429
+        if http_status == 429:
+            return error_code not in QUOTA_CODES
+        return http_status >= 500
     return error_code in OUTAGE_CODES
 
 

@@ -172,6 +172,8 @@ def arriving_chunks(response, size=65536):
     while True:
         try:
             data = body.read1(size)
+        except TimeoutError as error:  # socket.timeout: no event in time
+            raise requests.exceptions.ReadTimeout(error) from error
         except (OSError, http.client.HTTPException) as error:
             raise requests.exceptions.ConnectionError(error) from error
         if not data:

@@ -84,7 +84,15 @@ def make_transport_class(httpx):
                 call.chunk(response.content)
                 response.close()
                 call.closed(True, None)
-                return self._rerouted(request, call)
+                if call.recorder.fell_back:
+                    return self._rerouted(request, call)
+                # no outage after all (a quota's 429): the SDK gets the answer
+                return httpx.Response(
+                    response.status_code,
+                    headers=response.headers,
+                    content=response.content,
+                    request=request,
+                )
             return httpx_watched(httpx, request, response, call, watched_stream)
 
         def _rerouted(self, request, call):
