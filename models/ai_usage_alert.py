@@ -283,70 +283,66 @@ class AiUsageAlert(models.Model):
 
     @api.model
     def _key_failure_incidents(self, now):
-        start = now - timedelta(hours=1)
-        hour = now.strftime("%Y-%m-%dT%H")
-        domain = [
-            ("request_time", ">=", start),
-            ("status", "=", "failed"),
-            ("error_code", "in", KEY_FAILURE_CODES),
-        ]
-        incidents = []
-        for service, calls in (
-            self.env["ai.usage.log"]
-            .sudo()
-            ._read_group(domain, ["service_id"], ["__count"])
-        ):
-            incidents.append(
-                _incident(
-                    "key_failure",
-                    f"{service.id}:{hour}",
-                    name=self.env._(
-                        "%(service)s: the API key was refused", service=service.name
-                    ),
-                    message=self.env._(
-                        "%(provider)s refused the key of %(service)s %(calls)s "
-                        "time(s) in the last hour: check the key on the service.",
-                        provider=providers.get(service.provider).label,
-                        service=service.name,
-                        calls=calls,
-                    ),
-                    company=service.company_id,
-                    service=service,
-                    log_domain=domain + [("service_id", "=", service.id)],
-                )
-            )
-        return incidents
+        return self._service_hour_incidents(
+            now,
+            "key_failure",
+            [("status", "=", "failed"), ("error_code", "in", KEY_FAILURE_CODES)],
+            lambda service, calls: (
+                self.env._(
+                    "%(service)s: the API key was refused", service=service.name
+                ),
+                self.env._(
+                    "%(provider)s refused the key of %(service)s %(calls)s "
+                    "time(s) in the last hour: check the key on the service.",
+                    provider=providers.get(service.provider).label,
+                    service=service.name,
+                    calls=calls,
+                ),
+            ),
+        )
 
     @api.model
     def _fallback_incidents(self, now):
         """Services out in the last hour: calls of theirs went on to a
         backup (each chain once, by its first attempt)."""
+        return self._service_hour_incidents(
+            now,
+            "fallback",
+            [("status", "=", "fallback"), ("fallback_of_id", "=", False)],
+            lambda service, calls: (
+                self.env._(
+                    "%(service)s was out: calls fell back", service=service.name
+                ),
+                self.env._(
+                    "%(calls)s call(s) of %(service)s went on to a backup service "
+                    "in the last hour: %(service)s failed them (outage, overload "
+                    "or its rate limit).",
+                    calls=calls,
+                    service=service.name,
+                ),
+            ),
+        )
+
+    @api.model
+    def _service_hour_incidents(self, now, kind, condition, say):
+        """An incident per service with calls of ``condition`` in the last
+        hour, told once an hour; ``say(service, calls)``: its name and
+        message."""
         hour = now.strftime("%Y-%m-%dT%H")
-        domain = [
-            ("request_time", ">=", now - timedelta(hours=1)),
-            ("status", "=", "fallback"),
-            ("fallback_of_id", "=", False),
-        ]
+        domain = [("request_time", ">=", now - timedelta(hours=1)), *condition]
         incidents = []
         for service, calls in (
             self.env["ai.usage.log"]
             .sudo()
             ._read_group(domain, ["service_id"], ["__count"])
         ):
+            name, message = say(service, calls)
             incidents.append(
                 _incident(
-                    "fallback",
+                    kind,
                     f"{service.id}:{hour}",
-                    name=self.env._(
-                        "%(service)s was out: calls fell back", service=service.name
-                    ),
-                    message=self.env._(
-                        "%(calls)s call(s) of %(service)s went on to a backup service "
-                        "in the last hour: %(service)s failed them (outage, overload "
-                        "or its rate limit).",
-                        calls=calls,
-                        service=service.name,
-                    ),
+                    name=name,
+                    message=message,
                     company=service.company_id,
                     service=service,
                     log_domain=domain + [("service_id", "=", service.id)],
