@@ -130,7 +130,8 @@ class AiService(models.Model):
         attempts, skipped = [(self, dialect, *prepared)], []
         shape = fallbacks.request_shape(self._provider(), dialect)
         asked = prepared[2]
-        named = fallbacks.named_model(self._provider(), dialect, endpoint, data)
+        named = self._provider().request_model(endpoint.strip("/"), data, dialect)
+        named = named if isinstance(named, str) and named else None
         for line in self.sudo().fallback_ids:
             backup = line.backup_id.with_env(self.env)
             backup_dialect = fallbacks.backup_dialect(shape, backup._provider())

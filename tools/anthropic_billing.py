@@ -21,8 +21,6 @@ USAGE_ENDPOINT = "organizations/usage_report/messages"
 COST_ENDPOINT = "organizations/cost_report"
 PAGE_LIMIT = 31  # daily buckets: the API's maximum a page
 MODELS = "models"  # a day's cost by model, next to its amount by currency
-# Anthropic's service tiers as the price list's (ai.model.price price_tier)
-TIERS = {"standard": "standard", "batch": "batch", "priority": "priority"}
 
 
 def _rfc3339(timestamp):
@@ -88,8 +86,9 @@ def usage_rows(get_json, start, end, workspace_id=None):
                 ),
             }
             row = rows.setdefault((day, result.get("model") or ""), {"tiers": {}})
+            # Anthropic's service tiers are named as the price list's tiers
             tier = result.get("service_tier") or "standard"
-            tier_counts = row["tiers"].setdefault(TIERS.get(tier, tier), {})
+            tier_counts = row["tiers"].setdefault(tier, {})
             for name, value in counts.items():
                 row[name] = row.get(name, 0) + value
                 tier_counts[name] = tier_counts.get(name, 0) + value

@@ -83,12 +83,3 @@ def with_model(provider, dialect, endpoint, data, model):
             return f"models/{model}:{endpoint.strip('/')}", data
         return endpoint, data
     return endpoint, dict(data or {}, model=model)
-
-
-def named_model(provider, dialect, endpoint, data):
-    """The model a caller's request names itself, or None."""
-    if dialect == NATIVE_DIALECT and provider.code == "gemini":
-        match = GEMINI_ENDPOINT.match((endpoint or "").strip("/"))
-        return match["model"] if match else None
-    model = (data or {}).get("model")
-    return model if isinstance(model, str) and model else None
