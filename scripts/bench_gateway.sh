@@ -9,13 +9,5 @@ series=
 case "${1:-}" in 18.0|19.0) series=$1; shift ;; esac
 source "$(dirname "$0")/odoo_env.sh"
 db=${AI_USAGE_BENCH_DB:-ai_usage_log_bench_gateway}
-dropdb --if-exists "$db" 2>/dev/null
-createdb "$db"
-odoo_bin -d "$db" -i ai_usage_log "${no_demo_args[@]}" --stop-after-init --log-level=warn
-cd "$addon_dir/scripts"
-status=0
-"$odoo_python" bench_gateway.py --db "$db" --addons-path "$addons_path" \
-    --odoo-bin "$odoo_src/odoo-bin" --logfile "$(mktemp -t ai_usage_bench_gateway.XXXXXX.log)" "$@" \
-    || status=$?
-dropdb "$db"
-exit "$status"
+bench_on_fresh_db ai_usage_log bench_gateway.py --odoo-bin "$odoo_src/odoo-bin" \
+    --logfile "$(mktemp -t ai_usage_bench_gateway.XXXXXX.log)" "$@"

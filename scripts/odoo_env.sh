@@ -52,3 +52,18 @@ addons_path="$odoo_src/addons,$odoo_src/odoo/addons,$stage_dir"
 odoo_bin() {
     "$odoo_python" "$odoo_src/odoo-bin" --addons-path="$addons_path" "$@"
 }
+
+# A benchmark on a fresh database $db with the module $1 installed: runs
+# scripts/$2 with --db, --addons-path and the other arguments given, then
+# drops the database whatever the benchmark's outcome, which it returns.
+bench_on_fresh_db() {
+    local module=$1 script=$2 status=0
+    shift 2
+    dropdb --if-exists "$db" 2>/dev/null
+    createdb "$db"
+    odoo_bin -d "$db" -i "$module" "${no_demo_args[@]}" --stop-after-init --log-level=warn
+    (cd "$addon_dir/scripts" && "$odoo_python" "$script" --db "$db" --addons-path "$addons_path" "$@") \
+        || status=$?
+    dropdb "$db"
+    return "$status"
+}

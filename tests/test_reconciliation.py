@@ -191,29 +191,38 @@ class TestReconciliation(PricedCase):
             self.service.with_user(self.user).action_reconcile()
         self.assertFalse(self.fake.received())
 
-    def test_a_wrong_price_row_is_the_price_part(self):
-        # our row of the model says 0.30 per 1M input instead of 0.15: the
-        # logs are priced at it, OpenAI bills the same tokens at its price
-        self.Price.create(
+    def price_row(self, model, input_price, output_price, **values):
+        """The service's own price of ``model`` per 1M tokens, since 2025."""
+        return self.Price.create(
             {
-                "model_name": "gpt-4o-mini-2024-07-18",
+                "model_name": model,
                 "service_id": self.service.id,
                 "date_from": "2025-01-01",
-                "input_price": 0.30,
-                "output_price": 0.60,
+                "input_price": input_price,
+                "output_price": output_price,
+                **values,
             }
         )
-        self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
-        # logged: 1000 * 0.30 + 100 * 0.60 = 360 per 1M; billed: 210
+
+    def bill_yesterday(self, model, input_tokens, output_tokens, amount):
+        """OpenAI's figures of yesterday: one request of ``model``, its cost."""
         self.fake.billing = {
             "organization/usage/completions": [
                 bucket(
                     self.yesterday,
-                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
+                    [completions(model, 1, input_tokens, output_tokens)],
                 )
             ],
-            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
+            "organization/costs": [bucket(self.yesterday, [cost(amount)])],
         }
+
+    def test_a_wrong_price_row_is_the_price_part(self):
+        # our row of the model says 0.30 per 1M input instead of 0.15: the
+        # logs are priced at it, OpenAI bills the same tokens at its price
+        self.price_row("gpt-4o-mini-2024-07-18", 0.30, 0.60)
+        self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
+        # logged: 1000 * 0.30 + 100 * 0.60 = 360 per 1M; billed: 210
+        self.bill_yesterday("gpt-4o-mini-2024-07-18", 1000, 100, 0.00021)
         self.service.action_reconcile()
         [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
         self.assertEqual(tokens.token_drift, 0)
@@ -225,25 +234,8 @@ class TestReconciliation(PricedCase):
         self.assertIn("Price -$0.000150", day.drift_explanation)
 
     def test_batch_usage_is_valued_at_the_batch_price(self):
-        self.Price.create(
-            {
-                "model_name": "acme-batch-1",
-                "service_id": self.service.id,
-                "date_from": "2025-01-01",
-                "input_price": 2.0,
-                "output_price": 8.0,
-            }
-        )
-        self.Price.create(
-            {
-                "model_name": "acme-batch-1",
-                "service_id": self.service.id,
-                "date_from": "2025-01-01",
-                "price_tier": "batch",
-                "input_price": 1.0,
-                "output_price": 4.0,
-            }
-        )
+        self.price_row("acme-batch-1", 2.0, 8.0)
+        self.price_row("acme-batch-1", 1.0, 4.0, price_tier="batch")
         self.fake.billing = {
             "organization/usage/completions": [
                 bucket(
@@ -263,15 +255,7 @@ class TestReconciliation(PricedCase):
         # two calls logged, OpenAI's figures (of the project read) count one
         for _ in range(2):
             self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
-        self.fake.billing = {
-            "organization/usage/completions": [
-                bucket(
-                    self.yesterday,
-                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
-                )
-            ],
-            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
-        }
+        self.bill_yesterday("gpt-4o-mini-2024-07-18", 1000, 100, 0.00021)
         self.service.action_reconcile()
         [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
         self.assertEqual(tokens.token_drift, -1100)
@@ -282,26 +266,10 @@ class TestReconciliation(PricedCase):
         self.assertAlmostEqual(day.price_cost_drift, 0.0, places=10)
 
     def test_a_price_changed_since_the_calls_were_priced(self):
-        price = self.Price.create(
-            {
-                "model_name": "gpt-4o-mini-2024-07-18",
-                "service_id": self.service.id,
-                "date_from": "2025-01-01",
-                "input_price": 0.15,
-                "output_price": 0.60,
-            }
-        )
+        price = self.price_row("gpt-4o-mini-2024-07-18", 0.15, 0.60)
         self.log_yesterday("gpt-4o-mini-2024-07-18", usage(1000, 100))
         price.input_price = 0.30  # after the call was priced
-        self.fake.billing = {
-            "organization/usage/completions": [
-                bucket(
-                    self.yesterday,
-                    [completions("gpt-4o-mini-2024-07-18", 1, 1000, 100)],
-                )
-            ],
-            "organization/costs": [bucket(self.yesterday, [cost(0.00021)])],
-        }
+        self.bill_yesterday("gpt-4o-mini-2024-07-18", 1000, 100, 0.00021)
         self.service.action_reconcile()
         [tokens] = self.Reconciliation.search([("kind", "=", "usage")])
         self.assertEqual(tokens.token_drift, 0)
