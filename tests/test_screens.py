@@ -67,7 +67,57 @@ class TestScreens(AiHttpCase):
         cls.env["ai.usage.budget"].create(
             {"name": "Screens", "company_id": cls.env.company.id, "limit_cost": 5}
         )
-        # a reconciled day, for the reconciliation's list, pivot cell and form
+        # the first service's form has a backup, the first log of each role
+        # (its latest) is the end of a fallback chain: the forms show them
+        backup = cls.env["ai.service"].create(
+            {"name": "Backup", "api_base_url": cls.fake.url}
+        )
+        cls.env["ai.service.fallback"].create(
+            {"service_id": cls.service.id, "backup_id": backup.id, "model": "gpt-4.1"}
+        )
+        for user in (cls.user, cls.admin):
+            first = cls.env["ai.usage.log"].create(
+                {
+                    "service_id": cls.service.id,
+                    "user_id": user.id,
+                    "model": "gpt-4o-mini",
+                    "status": "fallback",
+                    "http_status": 503,
+                    "error_code": "server_error",
+                }
+            )
+            cls.env["ai.usage.log"].create(
+                {
+                    "service_id": backup.id,
+                    "user_id": user.id,
+                    "model": "gpt-4.1",
+                    "status": "success",
+                    "total_tokens": 10,
+                    "fallback_of_id": first.id,
+                    "fallback_attempt": 1,
+                }
+            )
+        # reconciled days of both providers, the drift split, for the
+        # reconciliation's list, pivot cells and form
+        claude = cls.env["ai.service"].create(
+            {"name": "Claude", "provider": "anthropic", "active": False}
+        )
+        cls.env["ai.usage.reconciliation"].create(
+            {
+                "service_id": claude.id,
+                "day": "2026-11-30",
+                "kind": "usage",
+                "model": "claude-sonnet-4-5",
+                "billed_tokens": 1200,
+                "logged_tokens": 1000,
+                "token_drift": 200,
+                "valued_cost": 0.006,
+                "token_cost_drift": 0.0006,
+                "price_cost_drift": 0.0001,
+                "drift_cause": "tokens",
+                "currency_id": cls.env.ref("base.USD").id,
+            }
+        )
         cls.env["ai.usage.reconciliation"].create(
             {
                 "service_id": cls.service.id,
